@@ -1,0 +1,72 @@
+#include "cli.h"
+
+#include <c10/util/Exception.h>
+
+#include <iostream>
+
+#include "builtins.h"
+#include "config/suggest.h"
+#include "lmforge/error.h"
+#include "lmforge/torch_version.h"
+#include "lmforge/version.h"
+#include "train/interrupt.h"
+
+namespace lmforge::cli {
+namespace {
+
+constexpr const char* kUsage =
+    "usage: lmforge COMMAND [ARGS]\n"
+    "\n"
+    "commands:\n"
+    "  run RECIPE [key=value ...]   train the recipe's stages (--resume continues a run)\n"
+    "  validate RECIPE              check a recipe without training\n"
+    "  plugins [--describe NAME]    list registered components or document one\n"
+    "  generate RUN --prompt TEXT   sample text from a trained language model\n"
+    "  --version                    print versions\n"
+    "\n"
+    "`lmforge COMMAND --help` describes a command's options.\n";
+
+int dispatch(const std::string& command, const Args& args) {
+  if (command == "run") return run_command(args);
+  if (command == "validate") return validate_command(args);
+  if (command == "plugins") return plugins_command(args);
+  if (command == "generate") return generate_command(args);
+  std::vector<std::string> known{"run", "validate", "plugins", "generate"};
+  throw ConfigError("lmforge", "unknown command '" + command + "'" + did_you_mean(command, known) +
+                                   "; commands: " + join_names(known));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Args args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+    std::cout << kUsage;
+    return args.empty() ? 2 : 0;
+  }
+  if (args[0] == "--version") {
+    std::cout << "lmforge " << kSdkVersion << " (plugin ABI " << kAbiVersion << ", LibTorch "
+              << TORCH_VERSION << ")\n";
+    return 0;
+  }
+  std::string command = args[0];
+  args.erase(args.begin());
+  try {
+    install_interrupt_handlers();
+    register_builtins();
+    return dispatch(command, args);
+  } catch (const Error& e) {
+    std::cerr << "lmforge: error: " << e.what() << "\n";
+    return static_cast<int>(e.code());
+  } catch (const c10::Error& e) {
+    // LibTorch's messages carry a C++ backtrace; the first line is the useful part.
+    std::string message = e.what_without_backtrace();
+    std::cerr << "lmforge: error: " << message.substr(0, message.find('\n')) << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "lmforge: error: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+}  // namespace lmforge::cli

@@ -1,0 +1,20 @@
+#pragma once
+// The sub-commands of `lmforge`. Each returns the process exit code; errors reach the user as one
+// line naming the place, never as a crash.
+#include <string>
+#include <vector>
+
+#include "lmforge/export.h"
+
+namespace lmforge::cli {
+
+/// Entry point used by the executable.
+LMFORGE_API int main(int argc, char** argv);
+
+using Args = std::vector<std::string>;
+int run_command(const Args& args);
+int validate_command(const Args& args);
+int plugins_command(const Args& args);
+int generate_command(const Args& args);
+
+}  // namespace lmforge::cli

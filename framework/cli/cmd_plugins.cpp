@@ -1,0 +1,73 @@
+// `lmforge plugins`: what is registered, where it comes from, and what options it takes.
+#include <filesystem>
+#include <iomanip>
+#include <iostream>
+
+#include "cli.h"
+#include "cli_options.h"
+#include "config/suggest.h"
+#include "config/yaml_options.h"
+#include "lmforge/error.h"
+#include "lmforge/registry.h"
+#include "plugins/plugin_loader.h"
+
+namespace lmforge::cli {
+
+int plugins_command(const Args& args) {
+  po::options_description options("lmforge plugins [options]");
+  options.add_options()("help,h", "show this help")(
+      "describe", po::value<std::string>(), "document one component's options")(
+      "kind", po::value<std::string>(), "with --describe: backbone, head, task, tokenizer, ...")(
+      "plugin-path", po::value<std::vector<std::string>>()->composing(),
+      "extra plugin file or folder (repeatable)");
+  Parsed parsed = parse_command("plugins", args, options);
+  if (parsed.values.count("help")) {
+    print_usage("lmforge plugins [--describe NAME]", options);
+    return 0;
+  }
+  std::vector<std::string> extra;
+  if (parsed.values.count("plugin-path")) {
+    extra = parsed.values["plugin-path"].as<std::vector<std::string>>();
+  }
+  PluginLoader::instance().load_default_paths(extra);
+  auto components = Registry::instance().components();
+
+  if (parsed.values.count("describe")) {
+    std::string name = parsed.values["describe"].as<std::string>();
+    std::string kind = parsed.values.count("kind") ? parsed.values["kind"].as<std::string>() : "";
+    std::vector<std::string> names;
+    int shown = 0;
+    for (const auto& c : components) {
+      names.push_back(c.name);
+      if (c.name != name || (!kind.empty() && c.kind != kind)) continue;
+      ++shown;
+      std::cout << c.kind << " '" << c.name << "': " << c.summary << "\n  from "
+                << c.source << "\n\noptions:\n";
+      auto docs = describe_options(c.describe);
+      if (docs.empty()) std::cout << "  (none)\n";
+      for (const auto& d : docs) {
+        std::cout << "  " << std::left << std::setw(18) << d.name << " " << d.type << " = "
+                  << d.default_value << (d.constraint.empty() ? "" : "  [" + d.constraint + "]")
+                  << "\n      " << d.help << "\n";
+      }
+      std::cout << "\n";
+    }
+    if (shown == 0) {
+      throw ConfigError("--describe", "no component named '" + name + "'" +
+                                          did_you_mean(name, names));
+    }
+    return 0;
+  }
+
+  std::cout << std::left << std::setw(11) << "KIND" << std::setw(20) << "NAME" << std::setw(28)
+            << "FROM" << "SUMMARY\n";
+  for (const auto& c : components) {
+    std::string from = c.source == "built-in" ? c.source
+                                              : std::filesystem::path(c.source).filename().string();
+    std::cout << std::setw(11) << c.kind << std::setw(20) << c.name << std::setw(28) << from
+              << c.summary << "\n";
+  }
+  return 0;
+}
+
+}  // namespace lmforge::cli

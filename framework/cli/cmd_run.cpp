@@ -1,0 +1,83 @@
+// `lmforge run` and `lmforge validate`.
+#include <iostream>
+
+#include "cli.h"
+#include "cli_options.h"
+#include "lmforge/error.h"
+#include "plugins/plugin_loader.h"
+#include "recipe/recipe.h"
+#include "recipe/run_recipe.h"
+
+namespace lmforge::cli {
+namespace {
+
+po::options_description recipe_options(const char* title) {
+  po::options_description options(title);
+  options.add_options()("help,h", "show this help")(
+      "data-dir", po::value<std::string>()->default_value(""),
+      "where ${data} points (default: $LMFORGE_DATA, else ./data)")(
+      "out", po::value<std::string>()->default_value("runs"), "runs go to OUT/<recipe name>/")(
+      "plugin-path", po::value<std::vector<std::string>>()->composing(),
+      "extra plugin file or folder (repeatable)");
+  return options;
+}
+
+/// Loads plugins, then the recipe with its key=value overrides.
+RecipeSpec load(const std::string& command, const Parsed& parsed) {
+  if (parsed.positional.empty()) {
+    throw ConfigError("lmforge " + command, "missing RECIPE; usage: lmforge " + command +
+                                                " RECIPE [key=value ...]");
+  }
+  std::vector<std::string> plugin_paths;
+  if (parsed.values.count("plugin-path")) {
+    plugin_paths = parsed.values["plugin-path"].as<std::vector<std::string>>();
+  }
+  PluginLoader::instance().load_default_paths(plugin_paths);
+  RecipeContext context;
+  context.data_dir = parsed.values["data-dir"].as<std::string>();
+  context.out_dir = parsed.values["out"].as<std::string>();
+  for (std::size_t i = 1; i < parsed.positional.size(); ++i) {
+    const std::string& item = parsed.positional[i];
+    if (item.find('=') == std::string::npos) {
+      throw ConfigError("lmforge " + command, "unexpected argument '" + item +
+                                                  "'; overrides look like key=value");
+    }
+    context.overrides.push_back(item);
+  }
+  return load_recipe(parsed.positional[0], context);
+}
+
+}  // namespace
+
+int run_command(const Args& args) {
+  auto options = recipe_options("lmforge run RECIPE [options] [key=value ...]");
+  options.add_options()("resume", po::bool_switch(), "continue from the last checkpoint");
+  Parsed parsed = parse_command("run", args, options);
+  if (parsed.values.count("help")) {
+    print_usage("lmforge run RECIPE [options] [key=value ...]", options);
+    return 0;
+  }
+  RecipeSpec recipe = load("run", parsed);
+  RunOptions run_options;
+  run_options.resume = parsed.values["resume"].as<bool>();
+  run_recipe(recipe, run_options);
+  std::cout << "run finished: " << recipe.run_dir << "\n";
+  return 0;
+}
+
+int validate_command(const Args& args) {
+  auto options = recipe_options("lmforge validate RECIPE [options] [key=value ...]");
+  Parsed parsed = parse_command("validate", args, options);
+  if (parsed.values.count("help")) {
+    print_usage("lmforge validate RECIPE [options] [key=value ...]", options);
+    return 0;
+  }
+  RecipeSpec recipe = load("validate", parsed);
+  PluginLoader::instance().load_paths(recipe.plugins, recipe.file + " plugins");
+  validate_recipe(recipe);
+  std::cout << recipe.file << ": ok (" << recipe.stages.size() << " stage"
+            << (recipe.stages.size() == 1 ? "" : "s") << ")\n";
+  return 0;
+}
+
+}  // namespace lmforge::cli

@@ -1,0 +1,49 @@
+#pragma once
+// A backbone maps token ids to features. It is what pre-training produces and fine-tuning reuses.
+#include <torch/nn/module.h>
+#include <torch/types.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "lmforge/export.h"
+
+namespace lmforge {
+
+/// Recurrent state or key/value cache, opaque to everything but the backbone that made it.
+using State = std::vector<torch::Tensor>;
+
+struct BackboneInput {
+  torch::Tensor tokens;  ///< [B,T] int64
+  torch::Tensor mask;    ///< [B,T] bool, true for real tokens; undefined = all real
+  State state;           ///< carried from the previous call (empty = start fresh)
+};
+
+struct Features {
+  torch::Tensor sequence;  ///< [B,T,H]
+  torch::Tensor mask;      ///< [B,T] bool, as given in the input (undefined = all real)
+  State state;             ///< state after this call, to carry into the next
+};
+
+struct BackboneContext {
+  std::int64_t vocab_size = 0;
+  std::int64_t padding_id = 0;
+};
+
+class LMFORGE_API Backbone : public torch::nn::Module {
+ public:
+  virtual Features forward(const BackboneInput& input) = 0;
+  /// H, the width of `Features::sequence`.
+  virtual std::int64_t output_size() const = 0;
+  /// The input embedding table [V,E] (for weight tying and embedding export); undefined if none.
+  virtual torch::Tensor input_embedding() = 0;
+  /// Parameter groups from the bottom (embedding) to the top layer, for freezing, gradual
+  /// unfreezing and discriminative learning rates. Every parameter is in exactly one group.
+  virtual std::vector<std::vector<torch::Tensor>> layer_groups() = 0;
+  /// True when position t only sees positions <= t, so the backbone can drive a language model.
+  virtual bool causal() const { return true; }
+  /// Cuts `state` from the graph so back-propagation stops at the batch boundary.
+  static State detach(const State& state);
+};
+
+}  // namespace lmforge

@@ -1,0 +1,27 @@
+#pragma once
+// A head maps a backbone's features to logits and a loss. Heads are what a user swaps.
+#include <torch/nn/module.h>
+#include <torch/types.h>
+
+#include <cstdint>
+
+#include "lmforge/backbone.h"
+#include "lmforge/export.h"
+
+namespace lmforge {
+
+struct HeadContext {
+  std::int64_t input_size = 0;   ///< backbone output size H
+  std::int64_t num_outputs = 0;  ///< vocabulary size (LM) or number of labels (classifier)
+  Backbone* backbone = nullptr;  ///< for weight tying; the head must not own it
+};
+
+class LMFORGE_API Head : public torch::nn::Module {
+ public:
+  /// Logits: [B,T,num_outputs] for per-token heads, [B,num_outputs] for pooled heads.
+  virtual torch::Tensor forward(const Features& features) = 0;
+  /// Mean loss of `logits` against `targets` (same leading shape; -100 = ignore).
+  virtual torch::Tensor loss(const torch::Tensor& logits, const torch::Tensor& targets);
+};
+
+}  // namespace lmforge

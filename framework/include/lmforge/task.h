@@ -1,0 +1,68 @@
+#pragma once
+// A task reads data, builds batches, defines the loss and metrics and the training step. The
+// trainer owns the loop (optimizer, schedule, clipping, checkpoints); the task owns the data.
+#include <torch/serialize/archive.h>
+#include <torch/types.h>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "lmforge/export.h"
+#include "lmforge/model.h"
+#include "lmforge/tokenizer.h"
+
+namespace lmforge {
+
+using Metrics = std::map<std::string, double>;
+
+struct TaskContext {
+  std::string place;       ///< recipe place of the task, for error messages
+  std::string stage_dir;   ///< where the task may save artifacts (e.g. its label set)
+  std::int64_t batch_size = 32;
+  torch::Device device = torch::kCPU;
+  std::uint64_t seed = 1;
+};
+
+/// One training step's outcome as the trainer sees it.
+struct StepResult {
+  torch::Tensor loss;         ///< scalar; the trainer back-propagates it unless `updated`
+  std::int64_t tokens = 0;    ///< tokens (or examples) this step consumed, for throughput
+  bool updated = false;       ///< the task applied its own fused update (no autograd step)
+};
+
+class LMFORGE_API Task {
+ public:
+  virtual ~Task() = default;
+
+  /// Reads the data. When `fit_vocabulary` the task counts its training text into `tokenizer` and
+  /// builds the vocabulary; otherwise the tokenizer already carries one (from `init`).
+  virtual void prepare(Tokenizer& tokenizer, bool fit_vocabulary) = 0;
+  /// Size of the head's output layer: vocabulary size (LM) or number of labels.
+  virtual std::int64_t num_outputs() const = 0;
+  /// Batches in one epoch of training data.
+  virtual std::int64_t steps_per_epoch() const = 0;
+  /// Called before the first step of each epoch (0-based); may reshuffle deterministically.
+  virtual void start_epoch(std::int64_t epoch) = 0;
+  /// Forward pass and loss for batch `step` of the current epoch.
+  virtual StepResult train_step(Model& model, std::int64_t step) = 0;
+  /// Metrics on `split` ("valid" or "test"), model in eval mode, no gradients.
+  virtual Metrics evaluate(Model& model, const std::string& split) = 0;
+  /// Splits this task has data for, in the order they should be reported.
+  virtual std::vector<std::string> eval_splits() const = 0;
+  /// The metric early stopping and "best" checkpoints watch, and whether higher is better.
+  virtual std::string primary_metric() const = 0;
+  virtual bool higher_is_better() const = 0;
+
+  /// Mid-epoch state needed for an exact resume (e.g. carried recurrent state).
+  virtual void save_state(torch::serialize::OutputArchive&) const {}
+  virtual void load_state(torch::serialize::InputArchive&) {}
+  /// Artifacts other stages or `lmforge predict` need (e.g. the label set), written to stage_dir.
+  virtual void save_artifacts(const std::string& /*dir*/) const {}
+  virtual void load_artifacts(const std::string& /*dir*/) {}
+  /// Human-readable lines printed after training (e.g. "model 2.31 nats/token vs true 2.20").
+  virtual std::vector<std::string> summary(const Metrics& /*final_metrics*/) const { return {}; }
+};
+
+}  // namespace lmforge

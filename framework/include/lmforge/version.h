@@ -1,0 +1,16 @@
+#pragma once
+#include <cstdint>
+
+namespace lmforge {
+
+/// Bumped whenever a public SDK header changes in a way that breaks compiled plugins
+/// (class layout, virtual table, registration signature). Host and plugin must agree exactly.
+#ifndef LMFORGE_ABI_VERSION
+#define LMFORGE_ABI_VERSION 1
+#endif
+inline constexpr std::uint32_t kAbiVersion = LMFORGE_ABI_VERSION;
+
+/// Human-facing SDK version, printed by `lmforge --version`.
+inline constexpr const char* kSdkVersion = "0.1.0";
+
+}  // namespace lmforge

@@ -1,0 +1,18 @@
+#pragma once
+// Reading text data sets line by line in a declared encoding, with errors that name the file.
+#include <functional>
+#include <string>
+
+namespace lmforge {
+
+/// Calls `on_line(line, line_number)` for every line of `path` (without the newline, '\r'
+/// stripped), decoded from `encoding` to UTF-8; invalid bytes become U+FFFD rather than failing.
+/// Throws DataError at `place` if the file cannot be opened.
+void for_each_line(const std::string& path, const std::string& encoding, const std::string& place,
+                   const std::function<void(const std::string&, std::int64_t)>& on_line);
+
+/// Throws DataError at `place` when `path` is not a readable file, naming the option.
+void require_readable_file(const std::string& path, const std::string& option,
+                           const std::string& place);
+
+}  // namespace lmforge

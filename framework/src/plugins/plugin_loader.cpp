@@ -1,0 +1,155 @@
+#include "plugins/plugin_loader.h"
+
+#define BOOST_DLL_USE_STD_FS
+#include <boost/dll/shared_library.hpp>
+
+#include <dlfcn.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <sstream>
+
+#include "lmforge/error.h"
+#include "lmforge/plugin.h"
+
+namespace lmforge {
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kInfoSymbol = "lmforge_plugin_info";
+constexpr const char* kRegisterSymbol = "lmforge_plugin_register";
+
+bool looks_like_plugin_file(const fs::path& path) {
+  return path.extension() == ".so" && fs::is_regular_file(path);
+}
+
+void check_handshake(const std::string& path, const PluginInfo& info) {
+  if (info.abi_version != kAbiVersion) {
+    std::ostringstream msg;
+    msg << "plugin '" << (info.plugin_name ? info.plugin_name : "?")
+        << "' was built for lmforge plugin ABI " << info.abi_version << ", this lmforge speaks ABI "
+        << kAbiVersion << "; rebuild the plugin against this SDK";
+    throw PluginError(path, msg.str());
+  }
+  std::string torch = info.torch_version ? info.torch_version : "?";
+  if (torch != LMFORGE_TORCH_VERSION_STRING) {
+    throw PluginError(path, std::string("plugin '") + info.plugin_name + "' was built against LibTorch " +
+                                torch + ", this lmforge uses LibTorch " +
+                                LMFORGE_TORCH_VERSION_STRING + "; rebuild the plugin");
+  }
+  if (info.cxx11_abi != _GLIBCXX_USE_CXX11_ABI) {
+    throw PluginError(path, std::string("plugin '") + info.plugin_name +
+                                "' was built with a different _GLIBCXX_USE_CXX11_ABI; rebuild it "
+                                "with the same compiler settings as lmforge");
+  }
+}
+
+}  // namespace
+
+PluginLoader& PluginLoader::instance() {
+  static PluginLoader* loader = new PluginLoader();  // never destroyed: plugins stay loaded
+  return *loader;
+}
+
+void PluginLoader::load_file(const std::string& path) {
+  std::error_code ec;
+  fs::path canonical = fs::canonical(path, ec);
+  if (ec) throw PluginError(path, "plugin file not found");
+  std::string key = canonical.string();
+  if (std::find(loaded_paths_.begin(), loaded_paths_.end(), key) != loaded_paths_.end()) return;
+
+  // Heap-allocated and never freed: a plugin's code (vtables, factories) must outlive every
+  // object it made, so the library is never unloaded.
+  auto* library = new boost::dll::shared_library();
+  std::error_code load_error;
+  library->load(canonical, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local,
+                load_error);
+  if (load_error) {
+    delete library;  // nothing was loaded, so nothing can be unloaded
+    std::string why = load_error.message();
+    if (const char* dl = ::dlerror()) why = dl;
+    throw PluginError(path, "cannot load as a shared library (missing symbols or not a "
+                            "plugin?): " + why);
+  }
+  if (!library->has(kInfoSymbol) || !library->has(kRegisterSymbol)) {
+    throw PluginError(path, "not an lmforge plugin: it does not export " + std::string(kInfoSymbol) +
+                                " (declare it with LMFORGE_PLUGIN(name) from <lmforge/plugin.h>)");
+  }
+  const PluginInfo* info = library->get<const PluginInfo*()>(kInfoSymbol)();
+  if (info == nullptr) throw PluginError(path, "plugin handshake returned nothing");
+  check_handshake(path, *info);
+
+  Registry& registry = Registry::instance();
+  registry.set_current_source(key);
+  try {
+    library->get<void(Registry&)>(kRegisterSymbol)(registry);
+  } catch (const Error& e) {
+    registry.remove_source(key);
+    registry.set_current_source("built-in");
+    throw PluginError(path, "registration refused: " + e.message());
+  } catch (const std::exception& e) {
+    registry.remove_source(key);
+    registry.set_current_source("built-in");
+    throw PluginError(path, std::string("registration threw: ") + e.what());
+  } catch (...) {
+    registry.remove_source(key);
+    registry.set_current_source("built-in");
+    throw PluginError(path, "registration threw a non-standard exception");
+  }
+  registry.set_current_source("built-in");
+  loaded_paths_.push_back(key);
+  loaded_.push_back(LoadedPlugin{key, info->plugin_name});
+}
+
+void PluginLoader::load_directory(const std::string& directory) {
+  std::error_code ec;
+  if (!fs::is_directory(directory, ec)) return;
+  std::vector<fs::path> files;
+  for (const auto& entry : fs::directory_iterator(directory, ec)) {
+    if (looks_like_plugin_file(entry.path())) files.push_back(entry.path());
+  }
+  std::sort(files.begin(), files.end());
+  for (const auto& file : files) load_file(file.string());
+}
+
+void PluginLoader::load_paths(const std::vector<std::string>& paths, const std::string& place) {
+  for (const auto& path : paths) {
+    std::error_code ec;
+    if (fs::is_directory(path, ec)) {
+      load_directory(path);
+    } else if (fs::exists(path, ec)) {
+      load_file(path);
+    } else {
+      throw PluginError(place, "plugin path '" + path + "' does not exist");
+    }
+  }
+}
+
+void PluginLoader::load_default_paths(const std::vector<std::string>& extra) {
+  load_directory(bundled_plugin_directory());
+  if (const char* env = std::getenv("LMFORGE_PLUGIN_PATH")) {
+    std::stringstream paths(env);
+    std::string item;
+    while (std::getline(paths, item, ':')) {
+      if (!item.empty()) load_paths({item}, "$LMFORGE_PLUGIN_PATH");
+    }
+  }
+  load_paths(extra, "--plugin-path");
+}
+
+std::string bundled_plugin_directory() {
+  std::error_code ec;
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) return "";
+  fs::path bin = exe.parent_path();
+  // Build tree: <build>/bin/lmforge + <build>/plugins; install: <prefix>/bin + <prefix>/lib/lmforge/plugins.
+  for (const fs::path& candidate :
+       {bin.parent_path() / "plugins", bin.parent_path() / "lib" / "lmforge" / "plugins"}) {
+    if (fs::is_directory(candidate, ec)) return candidate.string();
+  }
+  return "";
+}
+
+}  // namespace lmforge

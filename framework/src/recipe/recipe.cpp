@@ -1,0 +1,278 @@
+#include "recipe/recipe.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <set>
+
+#include "config/suggest.h"
+#include "config/yaml_options.h"
+#include "lmforge/error.h"
+#include "lmforge/registry.h"
+
+namespace lmforge {
+namespace fs = std::filesystem;
+
+bool InitSpec::has(const std::string& part) const {
+  return std::find(parts.begin(), parts.end(), part) != parts.end();
+}
+
+void InitSpec::visit(OptionVisitor& v) {
+  v.field("from", from, "earlier stage name or run/stage directory to take parts from").required();
+  v.field("parts", parts, "parts to take: tokenizer, backbone, head");
+}
+
+void GenerateSpec::visit(OptionVisitor& v) {
+  v.field("prompts", prompts, "texts to continue after training");
+  v.field("max_tokens", max_tokens, "tokens to generate per prompt").positive();
+  v.field("temperature", temperature, "softmax temperature (0 = greedy)").non_negative();
+  v.field("top_k", top_k, "sample from the k most likely tokens (0 = all)").non_negative();
+  v.field("top_p", top_p, "nucleus sampling mass").range(0, 1);
+  v.field("seed", seed, "sampling seed");
+}
+
+void TrainSpec::visit(OptionVisitor& v) {
+  v.field("epochs", epochs, "passes over the training data").positive();
+  v.field("max_steps", max_steps, "stop after this many steps (0 = no limit)").non_negative();
+  v.field("batch_size", batch_size, "examples (or parallel streams for LMs) per step").positive();
+  v.component("optimizer", optimizer, "optimizer", "optimizer and its settings");
+  v.component("schedule", schedule, "scheduler", "learning-rate schedule");
+  v.field("clip_grad_norm", clip_grad_norm, "clip the global gradient norm (0 = off)")
+      .non_negative();
+  v.field("eval_every", eval_every, "evaluate every N steps as well as each epoch (0 = epochs only)")
+      .non_negative();
+  v.field("checkpoint_every", checkpoint_every,
+          "checkpoint every N steps as well as each epoch (0 = epochs only)")
+      .non_negative();
+  v.field("log_every", log_every, "progress line every N steps").positive();
+  v.field("keep_checkpoints", keep_checkpoints, "checkpoints kept on disk").positive();
+  v.field("freeze", freeze, "parts kept fixed: backbone, head, or backbone.N (layer group N)");
+  v.choice("unfreeze", unfreeze, {"none", "gradual"},
+           "gradual: one more layer group trainable each epoch, top first");
+  v.field("discriminative_lr", discriminative_lr,
+          "each lower layer group's rate is divided by this (ULMFiT uses 2.6; 1 = off)")
+      .positive();
+  v.field("patience", patience, "stop after N evaluations without improvement (0 = off)")
+      .non_negative();
+}
+
+void StageSpec::visit(OptionVisitor& v) {
+  v.field("name", name, "stage name (a directory under the run)").required();
+  v.component("task", task, "task", "what to train on").required();
+  v.component("tokenizer", tokenizer, "tokenizer", "text to ids (default: from init or word)");
+  v.component("backbone", backbone, "backbone", "model body (default: from init)");
+  v.component("head", head, "head", "output head");
+  v.group("init", [this](OptionVisitor& g) { init.visit(g); }, "start from an earlier stage");
+  v.group("train", [this](OptionVisitor& g) { train.visit(g); }, "training settings");
+  v.group("generate", [this](OptionVisitor& g) { generate.visit(g); },
+          "sample text after training");
+}
+
+void DataGeneratorSpec::visit(OptionVisitor& v) {
+  v.choice("type", type, {"toy_grammar"}, "generator");
+  v.field("sentences", sentences, "sentences to generate").positive();
+  v.field("seed", seed, "generator seed");
+  v.field("labelled_fraction", labelled_fraction,
+          "fraction of sentences that keep their topic label for fine-tuning")
+      .range(0, 1);
+}
+
+void RecipeSpec::visit(OptionVisitor& v) {
+  v.field("name", name, "recipe name (the run directory)").required();
+  v.field("seed", seed, "random seed for every stage");
+  v.field("threads", threads, "CPU threads (0 = all cores)").non_negative();
+  v.choice("device", device, {"cpu", "cuda"}, "where to train");
+  v.field("plugins", plugins, "extra plugin files or folders to load");
+  v.group("generate_data", [this](OptionVisitor& g) { generate_data.visit(g); },
+          "make a synthetic data set under ${run}/data before the stages");
+}
+
+std::string resolve_data_dir(const std::string& from_command_line) {
+  if (!from_command_line.empty()) return from_command_line;
+  if (const char* env = std::getenv("LMFORGE_DATA")) {
+    if (*env) return env;
+  }
+  return "data";
+}
+
+namespace {
+
+std::string interpolate(const std::string& text, const std::map<std::string, std::string>& vars,
+                        const std::string& place) {
+  std::string out;
+  std::size_t pos = 0;
+  while (true) {
+    std::size_t open = text.find("${", pos);
+    if (open == std::string::npos) break;
+    std::size_t close = text.find('}', open);
+    if (close == std::string::npos) throw ConfigError(place, "unclosed '${' in '" + text + "'");
+    out += text.substr(pos, open - pos);
+    std::string name = text.substr(open + 2, close - open - 2);
+    if (name.rfind("env:", 0) == 0) {
+      const char* value = std::getenv(name.substr(4).c_str());
+      if (!value) {
+        throw ConfigError(place, "environment variable " + name.substr(4) + " is not set (used as ${" +
+                                     name + "})");
+      }
+      out += value;
+    } else {
+      auto it = vars.find(name);
+      if (it == vars.end()) {
+        std::vector<std::string> known;
+        for (const auto& [k, val] : vars) known.push_back(k);
+        known.push_back("env:NAME");
+        throw ConfigError(place, "unknown variable ${" + name + "}" + did_you_mean(name, known) +
+                                     "; known: " + join_names(known));
+      }
+      out += it->second;
+    }
+    pos = close + 1;
+  }
+  return out + text.substr(pos);
+}
+
+void interpolate_tree(YAML::Node node, const std::map<std::string, std::string>& vars,
+                      const ConfigNode& root) {
+  if (node.IsScalar()) {
+    const std::string& text = node.Scalar();
+    if (text.find("${") != std::string::npos) {
+      // Keep the mark: assigning a string would drop it, so rebuild via the node's own scalar.
+      node = interpolate(text, vars, root.place_of(node));
+    }
+  } else if (node.IsSequence() || node.IsMap()) {
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      interpolate_tree(node.IsMap() ? it->second : *it, vars, root);
+    }
+  }
+}
+
+void apply_override(YAML::Node root, const std::string& assignment) {
+  const std::string place = "command line override '" + assignment + "'";
+  auto eq = assignment.find('=');
+  if (eq == std::string::npos || eq == 0) {
+    throw ConfigError(place, "expected KEY=VALUE, e.g. stages.pretrain.train.epochs=3");
+  }
+  std::string key = assignment.substr(0, eq);
+  YAML::Node value;
+  try {
+    value = YAML::Load(assignment.substr(eq + 1));
+  } catch (const YAML::Exception& e) {
+    throw ConfigError(place, "value is not valid YAML: " + e.msg);
+  }
+  std::vector<std::string> segments;
+  std::size_t start = 0;
+  while (start <= key.size()) {
+    std::size_t dot = key.find('.', start);
+    if (dot == std::string::npos) dot = key.size();
+    segments.push_back(key.substr(start, dot - start));
+    start = dot + 1;
+  }
+  YAML::Node current;
+  current.reset(root);
+  std::string walked;
+  for (std::size_t i = 0; i < segments.size(); ++i) {
+    const std::string& seg = segments[i];
+    bool last = i + 1 == segments.size();
+    if (seg.empty()) throw ConfigError(place, "empty key segment in '" + key + "'");
+    if (current.IsSequence()) {
+      // Stages are addressed by name (stages.pretrain) or by index (stages.0).
+      YAML::Node found;
+      std::vector<std::string> names;
+      for (std::size_t j = 0; j < current.size(); ++j) {
+        YAML::Node item = current[j];
+        std::string n = item.IsMap() && item["name"] ? item["name"].as<std::string>("") : "";
+        names.push_back(n);
+        if (n == seg || std::to_string(j) == seg) found.reset(item);
+      }
+      if (!found.IsDefined() || found.IsNull()) {
+        throw ConfigError(place, "no entry '" + seg + "' in " + walked + did_you_mean(seg, names) +
+                                     "; entries: " + join_names(names));
+      }
+      if (last) throw ConfigError(place, "cannot replace a whole list entry; set one of its keys");
+      current.reset(found);
+    } else {
+      if (!current.IsMap() && !current.IsNull()) {
+        throw ConfigError(place, walked + " is a single value, not a mapping");
+      }
+      if (last) {
+        current[seg] = value;
+      } else {
+        YAML::Node next = current[seg];
+        if (!next.IsDefined() || next.IsNull()) {
+          current[seg] = YAML::Node(YAML::NodeType::Map);
+          next.reset(current[seg]);
+        }
+        current.reset(next);
+      }
+    }
+    walked += (walked.empty() ? "" : ".") + seg;
+  }
+}
+
+}  // namespace
+
+RecipeSpec load_recipe(const std::string& path, const RecipeContext& context) {
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec)) throw ConfigError(path, "recipe file not found");
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(path);
+  } catch (const YAML::ParserException& e) {
+    throw ConfigError(path + ":" + std::to_string(e.mark.line + 1) + ":" +
+                          std::to_string(e.mark.column + 1),
+                      "YAML syntax error: " + e.msg);
+  } catch (const YAML::Exception& e) {
+    throw ConfigError(path, std::string("cannot read recipe: ") + e.what());
+  }
+  if (!root.IsMap()) throw ConfigError(path, "a recipe must be a mapping with 'name' and 'stages'");
+  for (const auto& assignment : context.overrides) apply_override(root, assignment);
+
+  RecipeSpec recipe;
+  recipe.file = path;
+  ConfigNode top(root, path, "");
+  // The run directory depends on the name, which must be known before ${run} is interpolated.
+  std::string name = root["name"] && root["name"].IsScalar() ? root["name"].Scalar() : "";
+  if (name.empty()) throw ConfigError(path, "missing required option 'name'");
+  recipe.run_dir = (fs::path(context.out_dir) / name).string();
+  std::map<std::string, std::string> vars{
+      {"data", fs::path(resolve_data_dir(context.data_dir)).lexically_normal().string()},
+      {"run", recipe.run_dir},
+      {"recipe_dir", fs::path(path).parent_path().string().empty()
+                         ? "."
+                         : fs::path(path).parent_path().string()}};
+  interpolate_tree(root, vars, top);
+
+  YamlOptionReader reader(top, "recipe", {"stages"});
+  reader.read([&](OptionVisitor& v) { recipe.visit(v); });
+
+  ConfigNode stages = top.child("stages");
+  if (!stages.yaml().IsDefined() || !stages.yaml().IsSequence() || stages.yaml().size() == 0) {
+    throw ConfigError(top.place(), "recipe needs 'stages:', a non-empty list of stages");
+  }
+  std::set<std::string> names;
+  for (std::size_t i = 0; i < stages.yaml().size(); ++i) {
+    YAML::Node item = stages.yaml()[i];
+    std::string label = item.IsMap() && item["name"] ? item["name"].as<std::string>("") : std::to_string(i);
+    ConfigNode stage_node(item, path, "stages." + label);
+    StageSpec stage;
+    stage.place = stage_node.place();
+    YamlOptionReader stage_reader(stage_node, "stage '" + label + "'", {});
+    stage_reader.read([&](OptionVisitor& v) { stage.visit(v); });
+    stage.has_generate = item["generate"].IsDefined();
+    if (!names.insert(stage.name).second) {
+      throw ConfigError(stage.place, "two stages are named '" + stage.name + "'");
+    }
+    recipe.stages.push_back(std::move(stage));
+  }
+  recipe.resolved = root;
+  return recipe;
+}
+
+int find_stage(const RecipeSpec& recipe, const std::string& name) {
+  for (std::size_t i = 0; i < recipe.stages.size(); ++i) {
+    if (recipe.stages[i].name == name) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+}  // namespace lmforge

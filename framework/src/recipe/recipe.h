@@ -1,0 +1,104 @@
+#pragma once
+// A recipe: stages that run in order, each naming a task, a tokenizer, a backbone and a head, with
+// training settings. Loaded from YAML with ${data}/${env:NAME}/${run} interpolation and
+// command-line overrides merged in before validation.
+#include <string>
+#include <vector>
+
+#include "config/config_node.h"
+#include "lmforge/options.h"
+
+namespace lmforge {
+
+struct InitSpec {
+  std::string from;                ///< an earlier stage's name or a run/stage directory
+  std::vector<std::string> parts;  ///< tokenizer, backbone, head
+  void visit(OptionVisitor& v);
+  bool given() const { return !from.empty(); }
+  bool has(const std::string& part) const;
+};
+
+struct GenerateSpec {
+  std::vector<std::string> prompts;
+  std::int64_t max_tokens = 40;
+  double temperature = 0.8;
+  std::int64_t top_k = 0;
+  double top_p = 1.0;
+  std::int64_t seed = 1;
+  void visit(OptionVisitor& v);
+};
+
+struct TrainSpec {
+  std::int64_t epochs = 1;
+  std::int64_t max_steps = 0;
+  std::int64_t batch_size = 32;
+  ComponentSpec optimizer{"adamw", nullptr};
+  ComponentSpec schedule{"constant", nullptr};
+  double clip_grad_norm = 0.0;
+  std::int64_t eval_every = 0;
+  std::int64_t checkpoint_every = 0;
+  std::int64_t log_every = 50;
+  std::int64_t keep_checkpoints = 2;
+  std::vector<std::string> freeze;
+  std::string unfreeze = "none";
+  double discriminative_lr = 1.0;
+  std::int64_t patience = 0;
+  void visit(OptionVisitor& v);
+};
+
+struct StageSpec {
+  std::string name;
+  ComponentSpec task;
+  ComponentSpec tokenizer;
+  ComponentSpec backbone;
+  ComponentSpec head;
+  InitSpec init;
+  TrainSpec train;
+  GenerateSpec generate;
+  bool has_generate = false;
+  std::string place;  ///< file:line:col of the stage
+  void visit(OptionVisitor& v);
+};
+
+struct DataGeneratorSpec {
+  std::string type;
+  std::int64_t sentences = 20000;
+  std::int64_t seed = 1;
+  double labelled_fraction = 0.1;
+  void visit(OptionVisitor& v);
+};
+
+struct RecipeSpec {
+  std::string file;
+  std::string name;
+  std::int64_t seed = 1;
+  std::int64_t threads = 0;
+  std::string device = "cpu";
+  std::vector<std::string> plugins;
+  DataGeneratorSpec generate_data;
+  std::vector<StageSpec> stages;
+  std::string run_dir;
+  YAML::Node resolved;  ///< after interpolation and overrides; saved with the run
+  void visit(OptionVisitor& v);
+};
+
+struct RecipeContext {
+  std::string data_dir;                 ///< --data-dir, else $LMFORGE_DATA, else ./data
+  std::string out_dir = "runs";         ///< runs/<recipe name>/...
+  std::vector<std::string> overrides;   ///< "stages.pretrain.train.epochs=3"
+};
+
+/// Resolves --data-dir / $LMFORGE_DATA / ./data.
+std::string resolve_data_dir(const std::string& from_command_line);
+
+/// Loads, interpolates, applies overrides and parses. Throws ConfigError with file:line:col.
+RecipeSpec load_recipe(const std::string& path, const RecipeContext& context);
+
+/// Checks names against the registry, parses every component's options, checks data files and
+/// stage references — everything short of training. Throws on the first problem.
+void validate_recipe(const RecipeSpec& recipe);
+
+/// Index of the stage named `name`, or -1.
+int find_stage(const RecipeSpec& recipe, const std::string& name);
+
+}  // namespace lmforge

@@ -1,0 +1,233 @@
+#include "recipe/run_recipe.h"
+
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+
+#include "config/yaml_options.h"
+#include "data/toy_grammar.h"
+#include "generate/sampler.h"
+#include "io/atomic_file.h"
+#include "lmforge/error.h"
+#include "lmforge/registry.h"
+#include "plugins/plugin_loader.h"
+#include "train/checkpoint.h"
+#include "train/runtime.h"
+#include "train/stage_artifacts.h"
+#include "train/trainer.h"
+
+namespace lmforge {
+namespace fs = std::filesystem;
+
+namespace {
+
+/// Where `init.from` points: an earlier stage of this recipe, or a directory.
+std::string init_source_dir(const RecipeSpec& recipe, std::size_t stage_index) {
+  const StageSpec& stage = recipe.stages[stage_index];
+  int source = find_stage(recipe, stage.init.from);
+  if (source >= 0) {
+    if (static_cast<std::size_t>(source) >= stage_index) {
+      throw ConfigError(stage.place, "init.from '" + stage.init.from +
+                                         "' must name an earlier stage, not this or a later one");
+    }
+    return (fs::path(recipe.run_dir) / stage.init.from).string();
+  }
+  std::error_code ec;
+  if (fs::is_directory(stage.init.from, ec)) return stage.init.from;
+  std::vector<std::string> names;
+  for (std::size_t i = 0; i < stage_index; ++i) names.push_back(recipe.stages[i].name);
+  throw ConfigError(stage.place, "init.from '" + stage.init.from +
+                                     "' is neither an earlier stage (" +
+                                     (names.empty() ? std::string("none") : names.front()) +
+                                     "...) nor an existing directory");
+}
+
+void check_init_parts(const StageSpec& stage) {
+  for (const auto& part : stage.init.parts) {
+    if (part != "tokenizer" && part != "backbone" && part != "head") {
+      throw ConfigError(stage.place, "init.parts: unknown part '" + part +
+                                         "'; use tokenizer, backbone, head");
+    }
+  }
+}
+
+/// The stage's components, with those it omits taken from its init source.
+StageComponents effective_components(const RecipeSpec& recipe, std::size_t index) {
+  const StageSpec& stage = recipe.stages[index];
+  StageComponents c{stage.task, stage.tokenizer, stage.backbone, stage.head};
+  if (stage.init.given()) {
+    int source = find_stage(recipe, stage.init.from);
+    StageComponents from;
+    if (source >= 0 && static_cast<std::size_t>(source) < index) {
+      from = effective_components(recipe, static_cast<std::size_t>(source));
+    } else {
+      from = read_stage_components(init_source_dir(recipe, index));
+    }
+    if (stage.init.has("tokenizer")) c.tokenizer = from.tokenizer;
+    if (!c.backbone.given() && stage.init.has("backbone")) c.backbone = from.backbone;
+    if (!c.head.given() && stage.init.has("head")) c.head = from.head;
+  }
+  if (!c.tokenizer.given()) c.tokenizer.type = "word";
+  if (!c.backbone.given()) throw ConfigError(stage.place, "stage '" + stage.name + "' needs a backbone: give `backbone:` or init it from an earlier stage");
+  if (!c.head.given()) throw ConfigError(stage.place, "stage '" + stage.name + "' needs a head");
+  return c;
+}
+
+void print_samples(const StageSpec& stage, Model& model, const Tokenizer& tokenizer,
+                   torch::Device device) {
+  if (!stage.has_generate || stage.generate.prompts.empty()) return;
+  SamplingOptions sampling;
+  sampling.max_tokens = stage.generate.max_tokens;
+  sampling.temperature = stage.generate.temperature;
+  sampling.top_k = stage.generate.top_k;
+  sampling.top_p = stage.generate.top_p;
+  sampling.seed = static_cast<std::uint64_t>(stage.generate.seed);
+  for (const auto& prompt : stage.generate.prompts) {
+    std::cout << stage.name << " sample: " << prompt << " → "
+              << generate_text(model, tokenizer, prompt, sampling, device) << "\n";
+  }
+}
+
+}  // namespace
+
+void validate_recipe(const RecipeSpec& recipe) {
+  Registry& registry = Registry::instance();
+  for (std::size_t i = 0; i < recipe.stages.size(); ++i) {
+    const StageSpec& stage = recipe.stages[i];
+    check_init_parts(stage);
+    if (stage.init.given()) init_source_dir(recipe, i);
+    StageComponents c = effective_components(recipe, i);
+    // Parse every component's options against its declaration (names, types, ranges).
+    auto check = [&](const ComponentSpec& spec, const char* kind) {
+      const ComponentInfo& info = registry.find(kind, spec.type, component_place(spec));
+      auto reader = component_reader(spec, std::string(kind) + " '" + spec.type + "'");
+      reader.read(info.describe);
+    };
+    check(c.task, "task");
+    check(c.tokenizer, "tokenizer");
+    check(c.backbone, "backbone");
+    check(c.head, "head");
+    check(stage.train.optimizer, "optimizer");
+    check(stage.train.schedule, "scheduler");
+    // Data files named by the task must exist, unless the recipe generates them.
+    if (c.task.node && c.task.node->yaml().IsMap()) {
+      for (const char* key : {"train", "valid", "test", "reference"}) {
+        YAML::Node value = c.task.node->yaml()[key];
+        if (!value || !value.IsScalar()) continue;
+        std::string path = value.Scalar();
+        bool generated = !recipe.generate_data.type.empty() &&
+                         path.rfind(recipe.run_dir, 0) == 0;
+        std::error_code ec;
+        if (!generated && !fs::exists(path, ec)) {
+          throw DataError(c.task.node->place_of(value),
+                          std::string("task.") + key + ": file '" + path +
+                              "' does not exist (is --data-dir right?)");
+        }
+      }
+    }
+  }
+}
+
+void run_recipe(const RecipeSpec& recipe, const RunOptions& options) {
+  PluginLoader::instance().load_paths(recipe.plugins, recipe.file + " plugins");
+  validate_recipe(recipe);
+  configure_runtime(recipe.threads);
+  torch::Device device = torch::kCPU;
+  if (recipe.device == "cuda") {
+    if (!torch::cuda::is_available()) {
+      throw ConfigError(recipe.file, "device: cuda, but no CUDA device is available");
+    }
+    device = torch::kCUDA;
+  }
+  fs::create_directories(recipe.run_dir);
+  {
+    YAML::Emitter out;
+    out << recipe.resolved;
+    io::write_text_atomically((fs::path(recipe.run_dir) / "recipe.yaml").string(),
+                              std::string(out.c_str()) + "\n");
+  }
+  if (!recipe.generate_data.type.empty()) {
+    fs::path data_dir = fs::path(recipe.run_dir) / "data";
+    if (!fs::exists(data_dir / "reference.json")) {
+      auto report = write_toy_grammar(data_dir.string(), recipe.generate_data.sentences,
+                                      static_cast<std::uint64_t>(recipe.generate_data.seed),
+                                      recipe.generate_data.labelled_fraction);
+      std::cout << "generated toy grammar data in " << data_dir.string() << ": "
+                << report.train_tokens << " training tokens, true entropy " << std::fixed
+                << std::setprecision(3) << report.test_nats_per_token << " nats/token\n";
+    }
+  }
+
+  Registry& registry = Registry::instance();
+  for (std::size_t index = 0; index < recipe.stages.size(); ++index) {
+    const StageSpec& stage = recipe.stages[index];
+    fs::path stage_dir = fs::path(recipe.run_dir) / stage.name;
+    if (options.resume && fs::exists(stage_dir / "done")) {
+      std::cout << stage.name << ": already finished, skipping\n";
+      continue;
+    }
+    fs::create_directories(stage_dir);
+    fs::remove(stage_dir / "done");
+    torch::manual_seed(static_cast<std::uint64_t>(recipe.seed) + index);
+    StageComponents c = effective_components(recipe, index);
+    std::string source_dir = stage.init.given() ? init_source_dir(recipe, index) : "";
+    std::cout << "== stage " << stage.name << " (task " << c.task.type << ", backbone "
+              << c.backbone.type << ", head " << c.head.type << ")\n";
+
+    // Tokenizer: from the init source (its vocabulary is kept as is) or fitted on this task.
+    bool vocabulary_given = stage.init.has("tokenizer");
+    auto tokenizer = build_tokenizer(
+        c.tokenizer, vocabulary_given ? (fs::path(source_dir) / "vocab.txt").string() : "");
+    auto task_reader = component_reader(c.task, "task '" + c.task.type + "'");
+    TaskContext task_context{component_place(c.task), stage_dir.string(), stage.train.batch_size,
+                             device, static_cast<std::uint64_t>(recipe.seed)};
+    auto task = registry.make_task(c.task.type, task_reader, task_context, task_context.place);
+    task->prepare(*tokenizer, !vocabulary_given);
+    tokenizer->vocabulary().save((stage_dir / "vocab.txt").string());
+    task->save_artifacts(stage_dir.string());
+
+    auto backbone_reader = component_reader(c.backbone, "backbone '" + c.backbone.type + "'");
+    auto backbone = registry.make_backbone(
+        c.backbone.type, backbone_reader,
+        BackboneContext{tokenizer->vocabulary().size(), Vocabulary::kPad},
+        component_place(c.backbone));
+    auto head_reader = component_reader(c.head, "head '" + c.head.type + "'");
+    auto head = registry.make_head(
+        c.head.type, head_reader,
+        HeadContext{backbone->output_size(), task->num_outputs(), backbone.get()},
+        component_place(c.head));
+    Model model(backbone, head);
+    if (stage.init.given()) {
+      auto source_checkpoint = CheckpointStore(source_dir).latest();
+      if (!source_checkpoint) {
+        throw ConfigError(stage.place, "init.from '" + stage.init.from + "' has no checkpoint");
+      }
+      for (const char* part : {"backbone", "head"}) {
+        if (!stage.init.has(part)) continue;
+        torch::nn::Module& module =
+            std::string(part) == "backbone" ? static_cast<torch::nn::Module&>(model.backbone())
+                                            : static_cast<torch::nn::Module&>(model.head());
+        load_part(module, *source_checkpoint, part);
+        std::cout << stage.name << ": " << part << " initialised from " << *source_checkpoint
+                  << "\n";
+      }
+    }
+    model.to(device);
+    save_stage_description(stage_dir.string(), c, tokenizer->vocabulary().size(),
+                           task->num_outputs());
+
+    TrainerSetup setup{stage.name, stage_dir.string(), stage.place, &stage.train,
+                       c.backbone.type, c.head.type, device, options.resume};
+    Metrics final_metrics = Trainer(setup, model, *task).fit();
+    for (const auto& line : task->summary(final_metrics)) {
+      std::cout << stage.name << ": " << line << "\n";
+    }
+    print_samples(stage, model, *tokenizer, device);
+    io::write_text_atomically((stage_dir / "done").string(), "finished\n");
+  }
+}
+
+}  // namespace lmforge

@@ -1,0 +1,171 @@
+#include "tasks/language_modeling.h"
+
+#include <cmath>
+#include <fstream>
+#include <iomanip>
+#include <sstream>
+
+#include "data/text_file.h"
+#include "io/atomic_file.h"
+#include "lmforge/error.h"
+
+namespace lmforge {
+
+void LanguageModelingOptions::visit(OptionVisitor& v) {
+  v.field("train", train, "training text, one sentence/paragraph per line").required();
+  v.field("valid", valid, "validation text (evaluated each epoch)");
+  v.field("test", test, "test text (evaluated at the end)");
+  v.field("encoding", encoding, "text encoding: utf-8, cp1252 or latin-1");
+  v.field("bptt", bptt, "tokens per back-propagation window").positive();
+  v.field("eval_batch_size", eval_batch_size, "parallel rows when evaluating").positive();
+  v.field("reference", reference,
+          "optional JSON file with the data's true entropy {\"test_nats_per_token\": x}");
+}
+
+LanguageModelingTask::LanguageModelingTask(const Options& options, const TaskContext& context)
+    : options_(options), context_(context) {}
+
+torch::Tensor LanguageModelingTask::encode_file(Tokenizer& tokenizer, const std::string& path,
+                                                const std::string& option) const {
+  require_readable_file(path, option, context_.place);
+  std::vector<std::int64_t> ids;
+  for_each_line(path, options_.encoding, context_.place, [&](const std::string& line, std::int64_t) {
+    auto line_ids = tokenizer.encode(line);
+    ids.insert(ids.end(), line_ids.begin(), line_ids.end());
+    ids.push_back(Vocabulary::kEos);
+  });
+  return torch::tensor(ids, torch::kLong);
+}
+
+torch::Tensor LanguageModelingTask::batchify(const torch::Tensor& stream, std::int64_t rows) {
+  std::int64_t columns = stream.size(0) / rows;
+  return stream.narrow(0, 0, columns * rows).view({rows, columns}).contiguous();
+}
+
+void LanguageModelingTask::prepare(Tokenizer& tokenizer, bool fit_vocabulary) {
+  require_readable_file(options_.train, "train", context_.place);
+  if (fit_vocabulary) {
+    for_each_line(options_.train, options_.encoding, context_.place,
+                  [&](const std::string& line, std::int64_t) { tokenizer.count(line); });
+    tokenizer.build_vocabulary();
+  }
+  vocab_size_ = tokenizer.vocabulary().size();
+  torch::Tensor stream = encode_file(tokenizer, options_.train, "train");
+  if (stream.size(0) < 2 * context_.batch_size + 1) {
+    throw DataError(context_.place, "training text '" + options_.train + "' has " +
+                                        std::to_string(stream.size(0)) +
+                                        " tokens, too few for batch_size " +
+                                        std::to_string(context_.batch_size));
+  }
+  // Entropy of the unigram distribution: the perplexity a model that ignores context would get.
+  auto counts = torch::bincount(stream, {}, vocab_size_).to(torch::kDouble);
+  auto p = counts / counts.sum();
+  auto nz = p.masked_select(p > 0);
+  unigram_nats_ = -(nz * nz.log()).sum().item<double>();
+
+  train_ = batchify(stream, context_.batch_size);
+  for (const auto& [split, path] : {std::pair<std::string, std::string>{"valid", options_.valid},
+                                    {"test", options_.test}}) {
+    if (path.empty()) continue;
+    torch::Tensor s = encode_file(tokenizer, path, split);
+    std::int64_t rows = std::min<std::int64_t>(options_.eval_batch_size, std::max<std::int64_t>(1, (s.size(0) - 1) / 2));
+    if (s.size(0) < 2) throw DataError(context_.place, split + " text '" + path + "' is empty");
+    eval_[split] = batchify(s, rows);
+  }
+}
+
+std::int64_t LanguageModelingTask::steps_per_epoch() const {
+  return (train_.size(1) - 1 + options_.bptt - 1) / options_.bptt;
+}
+
+void LanguageModelingTask::start_epoch(std::int64_t) { state_.clear(); }
+
+StepResult LanguageModelingTask::train_step(Model& model, std::int64_t step) {
+  std::int64_t start = step * options_.bptt;
+  std::int64_t length = std::min(options_.bptt, train_.size(1) - 1 - start);
+  auto input = train_.narrow(1, start, length).to(context_.device);
+  auto target = train_.narrow(1, start + 1, length).to(context_.device);
+  Features features = model.backbone().forward(BackboneInput{input, {}, state_});
+  state_ = Backbone::detach(features.state);
+  auto logits = model.head().forward(features);
+  return StepResult{model.head().loss(logits, target), input.numel(), false};
+}
+
+Metrics LanguageModelingTask::evaluate(Model& model, const std::string& split) {
+  auto it = eval_.find(split);
+  if (it == eval_.end()) return {};
+  torch::NoGradGuard no_grad;
+  model.eval();
+  const torch::Tensor& data = it->second;
+  State state;
+  double total_nats = 0;
+  std::int64_t total_tokens = 0;
+  for (std::int64_t start = 0; start < data.size(1) - 1; start += options_.bptt) {
+    std::int64_t length = std::min(options_.bptt, data.size(1) - 1 - start);
+    auto input = data.narrow(1, start, length).to(context_.device);
+    auto target = data.narrow(1, start + 1, length).to(context_.device);
+    Features features = model.backbone().forward(BackboneInput{input, {}, state});
+    state = features.state;
+    auto loss = model.head().loss(model.head().forward(features), target);
+    total_nats += loss.item<double>() * static_cast<double>(target.numel());
+    total_tokens += target.numel();
+  }
+  model.train();
+  double nats = total_nats / static_cast<double>(std::max<std::int64_t>(1, total_tokens));
+  return {{"loss", nats}, {"ppl", std::exp(nats)}, {"bits_per_token", nats / std::log(2.0)},
+          {"unigram_ppl", std::exp(unigram_nats_)}};
+}
+
+std::vector<std::string> LanguageModelingTask::eval_splits() const {
+  std::vector<std::string> splits;
+  for (const auto& [name, data] : eval_) splits.push_back(name);
+  std::sort(splits.begin(), splits.end(), [](const std::string& a, const std::string& b) {
+    return a == "valid" && b != "valid";  // valid before test
+  });
+  return splits;
+}
+
+void LanguageModelingTask::save_state(torch::serialize::OutputArchive& archive) const {
+  archive.write("lm.state_size", torch::tensor(static_cast<std::int64_t>(state_.size())));
+  for (std::size_t i = 0; i < state_.size(); ++i) {
+    archive.write("lm.state." + std::to_string(i), state_[i]);
+  }
+}
+
+void LanguageModelingTask::load_state(torch::serialize::InputArchive& archive) {
+  torch::Tensor size;
+  archive.read("lm.state_size", size);
+  state_.clear();
+  for (std::int64_t i = 0; i < size.item<std::int64_t>(); ++i) {
+    torch::Tensor t;
+    archive.read("lm.state." + std::to_string(i), t);
+    state_.push_back(t.to(context_.device));
+  }
+}
+
+std::vector<std::string> LanguageModelingTask::summary(const Metrics& final_metrics) const {
+  std::vector<std::string> lines;
+  auto ppl = final_metrics.find("test.ppl");
+  if (ppl == final_metrics.end()) ppl = final_metrics.find("valid.ppl");
+  if (ppl == final_metrics.end()) return lines;
+  std::ostringstream line;
+  line << std::fixed << std::setprecision(2) << "perplexity " << ppl->second
+       << " vs unigram baseline " << std::exp(unigram_nats_);
+  lines.push_back(line.str());
+  if (!options_.reference.empty()) {
+    std::string text = io::read_text(options_.reference);
+    auto key = text.find("\"test_nats_per_token\"");
+    if (key != std::string::npos) {
+      double true_nats = std::stod(text.substr(text.find(':', key) + 1));
+      std::ostringstream ref;
+      ref << std::fixed << std::setprecision(3) << "true entropy of the data: "
+          << true_nats << " nats/token (perplexity " << std::setprecision(2) << std::exp(true_nats)
+          << "); the model is within " << std::setprecision(3)
+          << std::log(ppl->second) - true_nats << " nats/token of the best possible";
+      lines.push_back(ref.str());
+    }
+  }
+  return lines;
+}
+
+}  // namespace lmforge

@@ -1,0 +1,56 @@
+#pragma once
+// Next-token prediction over contiguous BPTT windows, as in the classic word-level LM setup: the
+// corpus is one token stream cut into `batch_size` parallel rows; each step sees the next `bptt`
+// tokens of every row and carries the recurrent state (detached) into the next step.
+#include <torch/torch.h>
+
+#include "lmforge/task.h"
+
+namespace lmforge {
+
+struct LanguageModelingOptions {
+  std::string train;
+  std::string valid;
+  std::string test;
+  std::string encoding = "utf-8";
+  std::int64_t bptt = 35;
+  std::int64_t eval_batch_size = 10;
+  std::string reference;
+  void visit(OptionVisitor& v);
+};
+
+class LanguageModelingTask : public Task {
+ public:
+  using Options = LanguageModelingOptions;
+  LanguageModelingTask(const Options& options, const TaskContext& context);
+
+  void prepare(Tokenizer& tokenizer, bool fit_vocabulary) override;
+  std::int64_t num_outputs() const override { return vocab_size_; }
+  std::int64_t steps_per_epoch() const override;
+  void start_epoch(std::int64_t epoch) override;
+  StepResult train_step(Model& model, std::int64_t step) override;
+  Metrics evaluate(Model& model, const std::string& split) override;
+  std::vector<std::string> eval_splits() const override;
+  std::string primary_metric() const override { return "ppl"; }
+  bool higher_is_better() const override { return false; }
+  void save_state(torch::serialize::OutputArchive& archive) const override;
+  void load_state(torch::serialize::InputArchive& archive) override;
+  std::vector<std::string> summary(const Metrics& final_metrics) const override;
+
+  /// Rows of the batched stream: [rows, tokens/rows].
+  static torch::Tensor batchify(const torch::Tensor& stream, std::int64_t rows);
+
+ private:
+  torch::Tensor encode_file(Tokenizer& tokenizer, const std::string& path,
+                            const std::string& option) const;
+
+  Options options_;
+  TaskContext context_;
+  std::int64_t vocab_size_ = 0;
+  torch::Tensor train_;  // [batch_size, columns]
+  std::map<std::string, torch::Tensor> eval_;  // split -> [eval_batch_size, columns]
+  State state_;
+  double unigram_nats_ = 0;  // entropy of the training unigram distribution (baseline)
+};
+
+}  // namespace lmforge

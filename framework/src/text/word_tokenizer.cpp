@@ -1,0 +1,98 @@
+#include "text/word_tokenizer.h"
+
+#include "text/utf8.h"
+
+namespace lmforge {
+namespace {
+
+bool is_ascii_letter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+bool is_special_name_char(char c) {
+  return is_ascii_letter(c) || (c >= '0' && c <= '9') || c == '_' || c == '|';
+}
+
+// Length of a special like `<unk>`, `<eos>` or `<|endoftext|>` starting at `pos`, else 0. The name
+// must start with a letter or '|' so that comparisons like `<3>` or `<->` still split.
+std::size_t special_length(std::string_view text, std::size_t pos) {
+  constexpr std::size_t kMaxName = 32;
+  std::size_t i = pos + 1;
+  if (i >= text.size() || !(is_ascii_letter(text[i]) || text[i] == '|')) return 0;
+  while (i < text.size() && i - pos <= kMaxName && is_special_name_char(text[i])) ++i;
+  return (i < text.size() && text[i] == '>') ? i + 1 - pos : 0;
+}
+
+// WikiText marks number-internal hyphens, commas and points as ` @-@ `, ` @,@ `, ` @.@ `.
+bool is_wikitext_separator(std::string_view text, std::size_t pos) {
+  return pos + 2 < text.size() && text[pos + 2] == '@' &&
+         (text[pos + 1] == '-' || text[pos + 1] == ',' || text[pos + 1] == '.');
+}
+
+}  // namespace
+
+void WordTokenizerOptions::visit(OptionVisitor& v) {
+  v.field("lowercase", lowercase,
+          "lowercase the text before splitting (Latin, Greek, Cyrillic; Hangul and CJK have no "
+          "case)");
+  vocab.visit(v);
+}
+
+WordTokenizer::WordTokenizer(const WordTokenizerOptions& options, const NoContext&)
+    : Tokenizer(options.vocab), lowercase_(options.lowercase) {}
+
+std::vector<std::string> WordTokenizer::split(std::string_view text) const {
+  std::vector<std::string> tokens;
+  std::string word;
+  auto flush = [&] {
+    if (!word.empty()) {
+      tokens.push_back(std::move(word));
+      word.clear();
+    }
+  };
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    const char c = text[pos];
+    if (c == '<') {
+      if (std::size_t length = special_length(text, pos)) {
+        flush();
+        std::string special(text.substr(pos, length));
+        if (lowercase_) {
+          for (char& ch : special) ch = static_cast<char>(text::to_lower(ch));
+        }
+        tokens.push_back(std::move(special));
+        pos += length;
+        continue;
+      }
+    } else if (c == '@' && is_wikitext_separator(text, pos)) {
+      flush();
+      tokens.emplace_back(text.substr(pos, 3));
+      pos += 3;
+      continue;
+    }
+    char32_t cp = text::next_code_point(text, pos);
+    // Control characters and a stray byte-order mark carry no text; treating them as separators
+    // keeps them from gluing onto a word and creating a vocabulary entry per variant.
+    if (text::is_unicode_space(cp) || text::is_control(cp) || cp == 0xFEFF) {
+      flush();
+      continue;
+    }
+    if (lowercase_) cp = text::to_lower(cp);
+    if (text::is_punctuation(cp)) {
+      flush();
+      tokens.push_back(text::encode_utf8(cp));
+      continue;
+    }
+    text::append_utf8(word, cp);
+  }
+  flush();
+  return tokens;
+}
+
+std::string WordTokenizer::join(const std::vector<std::string>& tokens) const {
+  std::string out;
+  for (const std::string& token : tokens) {
+    if (!out.empty()) out += ' ';
+    out += token;
+  }
+  return out;
+}
+
+}  // namespace lmforge

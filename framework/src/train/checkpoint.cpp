@@ -1,0 +1,183 @@
+#include "train/checkpoint.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <filesystem>
+#include <sstream>
+
+#include "io/atomic_file.h"
+#include "lmforge/error.h"
+
+namespace lmforge {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string step_name(std::int64_t global_step) {
+  std::ostringstream name;
+  name << "step-" << std::setw(8) << std::setfill('0') << global_step;
+  return name.str();
+}
+
+void save_module(torch::nn::Module& module, const std::string& path) {
+  torch::serialize::OutputArchive archive;
+  for (const auto& item : module.named_parameters()) archive.write(item.key(), item.value());
+  for (const auto& item : module.named_buffers()) archive.write(item.key(), item.value(), true);
+  io::write_atomically(path, [&](std::ostream& out) { archive.save_to(out); });
+}
+
+std::string shape_text(const torch::Tensor& t) {
+  std::ostringstream s;
+  s << t.sizes();
+  return s.str();
+}
+
+}  // namespace
+
+CheckpointStore::CheckpointStore(std::string stage_dir, std::int64_t keep)
+    : stage_dir_(std::move(stage_dir)), keep_(keep) {}
+
+void CheckpointStore::save(
+    Model& model, const CheckpointMeta& meta,
+    const std::function<void(torch::serialize::OutputArchive&)>& write_trainer) {
+  fs::path root = fs::path(stage_dir_) / "checkpoints";
+  fs::create_directories(root);
+  std::string name = step_name(meta.global_step) + (meta.finished ? "-final" : "");
+  fs::path temp = root / (name + ".tmp");
+  fs::path final_dir = root / name;
+  fs::remove_all(temp);
+  fs::create_directories(temp);
+  save_module(model.backbone(), (temp / "backbone.pt").string());
+  save_module(model.head(), (temp / "head.pt").string());
+  torch::serialize::OutputArchive trainer;
+  write_trainer(trainer);
+  io::write_atomically((temp / "trainer.pt").string(),
+                       [&](std::ostream& out) { trainer.save_to(out); });
+  YAML::Emitter yaml;
+  yaml << YAML::BeginMap << YAML::Key << "magic" << YAML::Value << kCheckpointMagic << YAML::Key
+       << "format" << YAML::Value << kCheckpointFormat << YAML::Key << "epoch" << YAML::Value
+       << meta.epoch << YAML::Key << "step_in_epoch" << YAML::Value << meta.step_in_epoch
+       << YAML::Key << "global_step" << YAML::Value << meta.global_step << YAML::Key << "finished"
+       << YAML::Value << meta.finished << YAML::Key << "backbone" << YAML::Value
+       << meta.backbone_type << YAML::Key << "head" << YAML::Value << meta.head_type
+       << YAML::EndMap;
+  io::write_text_atomically((temp / "meta.yaml").string(), std::string(yaml.c_str()) + "\n");
+  io::sync_directory(temp.string());
+  fs::remove_all(final_dir);
+  fs::rename(temp, final_dir);
+  io::sync_directory(root.string());
+  io::write_text_atomically((root / "latest").string(), name + "\n");
+
+  // Drop the oldest checkpoints beyond `keep`, never the one `latest` names.
+  std::vector<fs::path> all;
+  for (const auto& entry : fs::directory_iterator(root)) {
+    if (entry.is_directory() && entry.path().extension() != ".tmp") all.push_back(entry.path());
+  }
+  std::sort(all.begin(), all.end());
+  for (std::size_t i = 0; i + keep_ < all.size(); ++i) {
+    if (all[i] != final_dir) fs::remove_all(all[i]);
+  }
+}
+
+std::optional<std::string> CheckpointStore::latest() const {
+  fs::path pointer = fs::path(stage_dir_) / "checkpoints" / "latest";
+  std::error_code ec;
+  if (!fs::exists(pointer, ec)) return std::nullopt;
+  std::string name = io::read_text(pointer.string());
+  while (!name.empty() && (name.back() == '\n' || name.back() == ' ')) name.pop_back();
+  fs::path dir = fs::path(stage_dir_) / "checkpoints" / name;
+  if (name.empty() || !fs::is_directory(dir, ec)) {
+    throw DataError(pointer.string(), "points to a missing checkpoint '" + name + "'");
+  }
+  return dir.string();
+}
+
+CheckpointMeta CheckpointStore::read_meta(const std::string& checkpoint_dir) {
+  std::string path = (fs::path(checkpoint_dir) / "meta.yaml").string();
+  CheckpointMeta meta;
+  try {
+    YAML::Node node = YAML::LoadFile(path);
+    if (!node["magic"] || node["magic"].as<std::string>() != kCheckpointMagic) {
+      throw DataError(path, "not an lmforge checkpoint (bad magic)");
+    }
+    int format = node["format"].as<int>();
+    if (format != kCheckpointFormat) {
+      throw DataError(path, "checkpoint format " + std::to_string(format) + ", this lmforge reads " +
+                                std::to_string(kCheckpointFormat));
+    }
+    meta.epoch = node["epoch"].as<std::int64_t>();
+    meta.step_in_epoch = node["step_in_epoch"].as<std::int64_t>();
+    meta.global_step = node["global_step"].as<std::int64_t>();
+    meta.finished = node["finished"].as<bool>();
+    meta.backbone_type = node["backbone"].as<std::string>("");
+    meta.head_type = node["head"].as<std::string>("");
+  } catch (const YAML::Exception& e) {
+    throw DataError(path, std::string("corrupt checkpoint metadata: ") + e.what());
+  }
+  return meta;
+}
+
+std::string load_part(torch::nn::Module& module, const std::string& checkpoint_dir,
+                      const std::string& part, bool allow_partial) {
+  std::string path = (fs::path(checkpoint_dir) / (part + ".pt")).string();
+  torch::serialize::InputArchive archive;
+  try {
+    archive.load_from(path);
+  } catch (const c10::Error& e) {
+    throw DataError(path, "cannot read checkpoint part '" + part + "' (corrupt or truncated)");
+  }
+  std::vector<std::string> stored = archive.keys();
+  std::vector<std::string> missing, unexpected;
+  torch::NoGradGuard no_grad;
+  auto visit = [&](const std::string& key, torch::Tensor& target) {
+    if (std::find(stored.begin(), stored.end(), key) == stored.end()) {
+      missing.push_back(key);
+      return;
+    }
+    torch::Tensor value;
+    archive.read(key, value);
+    if (value.sizes() != target.sizes()) {
+      throw ConfigError(path, "cannot load " + part + " parameter '" + key + "': checkpoint has shape " +
+                                  shape_text(value) + ", the model expects " + shape_text(target) +
+                                  " (different vocabulary or sizes?)");
+    }
+    target.copy_(value);
+  };
+  std::set<std::string> known;
+  for (auto& item : module.named_parameters()) {
+    known.insert(item.key());
+    visit(item.key(), item.value());
+  }
+  for (auto& item : module.named_buffers()) {
+    known.insert(item.key());
+    visit(item.key(), item.value());
+  }
+  for (const auto& key : stored) {
+    if (!known.count(key)) unexpected.push_back(key);
+  }
+  std::string report;
+  if (!missing.empty() || !unexpected.empty()) {
+    std::ostringstream s;
+    s << part << ": " << missing.size() << " missing key(s)";
+    for (const auto& k : missing) s << " " << k;
+    s << "; " << unexpected.size() << " unexpected key(s)";
+    for (const auto& k : unexpected) s << " " << k;
+    report = s.str();
+    if (!allow_partial) throw ConfigError(path, "checkpoint does not fit the model: " + report);
+  }
+  return report;
+}
+
+void load_trainer_archive(const std::string& checkpoint_dir,
+                          const std::function<void(torch::serialize::InputArchive&)>& read) {
+  std::string path = (fs::path(checkpoint_dir) / "trainer.pt").string();
+  torch::serialize::InputArchive archive;
+  try {
+    archive.load_from(path);
+    read(archive);
+  } catch (const c10::Error& e) {
+    throw DataError(path, "cannot read trainer state (corrupt or truncated checkpoint)");
+  }
+}
+
+}  // namespace lmforge

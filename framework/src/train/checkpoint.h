@@ -1,0 +1,55 @@
+#pragma once
+// Checkpoints: a directory per checkpoint (backbone.pt, head.pt, trainer.pt, meta.yaml) written
+// under a temporary name and renamed into place, then `latest` is switched atomically. A run
+// killed at any moment still has its previous checkpoint intact.
+#include <torch/torch.h>
+
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "lmforge/model.h"
+
+namespace lmforge {
+
+inline constexpr const char* kCheckpointMagic = "lmforge-checkpoint";
+inline constexpr int kCheckpointFormat = 1;
+
+struct CheckpointMeta {
+  std::int64_t epoch = 0;          ///< epoch to continue in
+  std::int64_t step_in_epoch = 0;  ///< next step within that epoch
+  std::int64_t global_step = 0;
+  bool finished = false;           ///< training of the stage completed
+  std::string backbone_type;
+  std::string head_type;
+};
+
+class CheckpointStore {
+ public:
+  explicit CheckpointStore(std::string stage_dir, std::int64_t keep = 2);
+
+  /// Writes model parts, the meta data and `write_trainer` (optimizer, RNG, task state...).
+  void save(Model& model, const CheckpointMeta& meta,
+            const std::function<void(torch::serialize::OutputArchive&)>& write_trainer);
+  /// Directory of the latest checkpoint, or nullopt when there is none.
+  std::optional<std::string> latest() const;
+  static CheckpointMeta read_meta(const std::string& checkpoint_dir);
+
+  const std::string& stage_dir() const { return stage_dir_; }
+
+ private:
+  std::string stage_dir_;
+  std::int64_t keep_;
+};
+
+/// Loads "backbone" or "head" parameters/buffers from `checkpoint_dir` into `module`.
+/// Shape mismatches are refused (ConfigError naming the part, key and both shapes); missing and
+/// unexpected keys are refused too unless `allow_partial`, and are returned as a report line.
+std::string load_part(torch::nn::Module& module, const std::string& checkpoint_dir,
+                      const std::string& part, bool allow_partial = false);
+
+/// Loads the trainer archive of a checkpoint.
+void load_trainer_archive(const std::string& checkpoint_dir,
+                          const std::function<void(torch::serialize::InputArchive&)>& read);
+
+}  // namespace lmforge

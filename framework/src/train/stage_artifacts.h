@@ -1,0 +1,44 @@
+#pragma once
+// What a finished (or checkpointed) stage leaves in its directory, and how to rebuild its model:
+// stage.yaml (the stage's resolved components + sizes), vocab.txt, checkpoints/, metrics.jsonl.
+#include <yaml-cpp/yaml.h>
+
+#include <memory>
+#include <string>
+
+#include "lmforge/model.h"
+#include "lmforge/task.h"
+#include "lmforge/tokenizer.h"
+#include "recipe/recipe.h"
+
+namespace lmforge {
+
+struct StageComponents {
+  ComponentSpec task, tokenizer, backbone, head;
+};
+
+/// A stage rebuilt from its directory.
+struct LoadedStage {
+  std::string dir;
+  std::string checkpoint;  ///< latest checkpoint directory
+  StageComponents components;
+  std::shared_ptr<Tokenizer> tokenizer;
+  std::shared_ptr<Model> model;  ///< null when the stage has no checkpoint
+  std::shared_ptr<Task> task;    ///< constructed (not prepared); artifacts loaded
+};
+
+/// Writes stage.yaml.
+void save_stage_description(const std::string& stage_dir, const StageComponents& components,
+                            std::int64_t vocab_size, std::int64_t num_outputs);
+
+/// Reads stage.yaml; throws DataError naming the file when it is missing or malformed.
+StageComponents read_stage_components(const std::string& stage_dir);
+
+/// Builds a tokenizer from `spec` (default: word) and, if given, loads `vocab_path`.
+std::shared_ptr<Tokenizer> build_tokenizer(const ComponentSpec& spec, const std::string& vocab_path);
+
+/// Rebuilds tokenizer, model (weights from the latest checkpoint) and task of a stage directory.
+/// `dir` may also be a run directory: then its last stage with a checkpoint is used.
+LoadedStage load_stage(const std::string& dir);
+
+}  // namespace lmforge

@@ -1,0 +1,299 @@
+#include "train/trainer.h"
+
+#include <ATen/core/Generator.h>
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <iomanip>
+#include <sstream>
+
+#include "config/yaml_options.h"
+#include "lmforge/error.h"
+#include "lmforge/optim.h"
+#include "lmforge/registry.h"
+#include "train/checkpoint.h"
+#include "train/interrupt.h"
+#include "train/metrics_log.h"
+#include "train/progress.h"
+#include "train/runtime.h"
+
+namespace lmforge {
+namespace fs = std::filesystem;
+
+std::vector<std::vector<torch::Tensor>> parameter_groups(Model& model) {
+  auto groups = model.backbone().layer_groups();
+  groups.push_back(model.head().parameters());
+  return groups;
+}
+
+std::vector<bool> trainable_groups(const TrainSpec& train, std::size_t backbone_groups,
+                                   std::int64_t epoch, const std::string& place) {
+  std::size_t total = backbone_groups + 1;  // + head
+  std::vector<bool> trainable(total, true);
+  for (const auto& entry : train.freeze) {
+    if (entry == "backbone") {
+      for (std::size_t i = 0; i < backbone_groups; ++i) trainable[i] = false;
+    } else if (entry == "head") {
+      trainable[backbone_groups] = false;
+    } else if (entry.rfind("backbone.", 0) == 0) {
+      std::size_t index = 0;
+      try {
+        index = std::stoul(entry.substr(9));
+      } catch (const std::exception&) {
+        index = backbone_groups;
+      }
+      if (index >= backbone_groups) {
+        throw ConfigError(place, "train.freeze: '" + entry + "' names no layer group; the backbone has groups backbone.0 to backbone." +
+                                     std::to_string(backbone_groups - 1));
+      }
+      trainable[index] = false;
+    } else {
+      throw ConfigError(place, "train.freeze: unknown part '" + entry +
+                                   "'; use backbone, head or backbone.N");
+    }
+  }
+  if (train.unfreeze == "gradual") {
+    // Epoch 0 trains the head only; each later epoch opens one more group, top first.
+    for (std::size_t i = 0; i < backbone_groups; ++i) {
+      std::size_t from_top = backbone_groups - 1 - i;
+      if (static_cast<std::int64_t>(from_top) >= epoch) trainable[i] = false;
+    }
+  }
+  return trainable;
+}
+
+std::vector<double> discriminative_scales(double factor, std::size_t backbone_groups) {
+  std::vector<double> scales(backbone_groups + 1, 1.0);
+  for (std::size_t i = 0; i < backbone_groups; ++i) {
+    scales[i] = std::pow(factor, -static_cast<double>(backbone_groups - i));
+  }
+  return scales;
+}
+
+Trainer::Trainer(TrainerSetup setup, Model& model, Task& task)
+    : setup_(std::move(setup)), model_(model), task_(task) {}
+
+void Trainer::apply_freezing(std::int64_t epoch) {
+  auto groups = parameter_groups(model_);
+  auto trainable = trainable_groups(*setup_.train, groups.size() - 1, epoch, setup_.place);
+  for (std::size_t g = 0; g < groups.size(); ++g) {
+    for (auto& p : groups[g]) {
+      // Frozen tensors get no gradient at all, so no optimizer moves them: not the update, not
+      // weight decay, not momentum left over from earlier steps.
+      p.set_requires_grad(trainable[g]);
+      if (!trainable[g] && p.grad().defined()) p.mutable_grad() = torch::Tensor();
+    }
+  }
+}
+
+Metrics Trainer::fit() {
+  const TrainSpec& spec = *setup_.train;
+  Registry& registry = Registry::instance();
+  auto groups = parameter_groups(model_);
+  OptimizerContext optimizer_context{groups, discriminative_scales(spec.discriminative_lr,
+                                                                   groups.size() - 1)};
+  auto optimizer_reader = component_reader(spec.optimizer, "optimizer");
+  auto optimizer = registry.make_optimizer(spec.optimizer.type, optimizer_reader,
+                                           optimizer_context, component_place(spec.optimizer));
+  std::vector<double> base_lr;
+  for (auto& group : optimizer->param_groups()) base_lr.push_back(group.options().get_lr());
+
+  const std::int64_t steps_per_epoch = task_.steps_per_epoch();
+  std::int64_t total_steps = spec.epochs * steps_per_epoch;
+  if (spec.max_steps > 0) total_steps = std::min(total_steps, spec.max_steps);
+  auto schedule_reader = component_reader(spec.schedule, "schedule");
+  auto schedule = registry.make_schedule(spec.schedule.type, schedule_reader,
+                                         ScheduleContext{total_steps},
+                                         component_place(spec.schedule));
+
+  CheckpointStore store(setup_.stage_dir, spec.keep_checkpoints);
+  CheckpointMeta position;
+  std::int64_t log_offset = 0;
+  double best = std::numeric_limits<double>::quiet_NaN();
+  std::int64_t evaluations_without_improvement = 0;
+  double train_seconds = 0;
+  std::int64_t train_tokens = 0;
+  Metrics final_metrics;
+
+  auto latest = setup_.resume ? store.latest() : std::nullopt;
+  if (latest) {
+    position = CheckpointStore::read_meta(*latest);
+    load_part(model_.backbone(), *latest, "backbone");
+    load_part(model_.head(), *latest, "head");
+  } else {
+    fs::remove_all(fs::path(setup_.stage_dir) / "checkpoints");
+    fs::remove(fs::path(setup_.stage_dir) / "metrics.jsonl");
+  }
+  apply_freezing(position.epoch);
+  auto write_trainer = [&](torch::serialize::OutputArchive& archive) {
+    optimizer->save(archive);
+    auto generator = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(generator.mutex());
+    archive.write("rng", generator.get_state());
+    archive.write("metrics_log_size", torch::tensor(log_offset));
+    archive.write("best", torch::tensor(best, torch::kDouble));
+    archive.write("patience_count", torch::tensor(evaluations_without_improvement));
+    archive.write("train_seconds", torch::tensor(train_seconds, torch::kDouble));
+    archive.write("train_tokens", torch::tensor(train_tokens));
+    task_.save_state(archive);
+  };
+  torch::Tensor rng_state;
+  if (latest) {
+    load_trainer_archive(*latest, [&](torch::serialize::InputArchive& archive) {
+      optimizer->load(archive);
+      archive.read("rng", rng_state);
+      torch::Tensor t;
+      archive.read("metrics_log_size", t);
+      log_offset = t.item<std::int64_t>();
+      archive.read("best", t);
+      best = t.item<double>();
+      archive.read("patience_count", t);
+      evaluations_without_improvement = t.item<std::int64_t>();
+      archive.read("train_seconds", t);
+      train_seconds = t.item<double>();
+      archive.read("train_tokens", t);
+      train_tokens = t.item<std::int64_t>();
+    });
+  }
+  MetricsLog log((fs::path(setup_.stage_dir) / "metrics.jsonl").string(), latest ? log_offset : -1);
+  Progress progress(setup_.stage_name, total_steps, spec.log_every);
+  if (latest) {
+    std::ostringstream s;
+    s << setup_.stage_name << ": resuming from " << fs::path(*latest).filename().string()
+      << " (epoch " << position.epoch + 1 << ", step " << position.global_step << ")";
+    progress.line(s.str());
+  }
+
+  std::int64_t global_step = position.global_step;
+  auto checkpoint = [&](std::int64_t epoch, std::int64_t step_in_epoch, bool finished) {
+    log_offset = log.size();
+    CheckpointMeta meta{epoch, step_in_epoch, global_step, finished, setup_.backbone_type,
+                        setup_.head_type};
+    store.save(model_, meta, write_trainer);
+  };
+  auto evaluate = [&](const std::string& split, std::int64_t epoch) -> Metrics {
+    Metrics metrics = task_.evaluate(model_, split);
+    std::map<std::string, LogValue> record{{"stage", setup_.stage_name}, {"split", split},
+                                           {"epoch", epoch + 1}, {"step", global_step}};
+    std::ostringstream text;
+    text << setup_.stage_name << " " << split << " epoch " << epoch + 1 << " step " << global_step
+         << ":";
+    for (const auto& [name, value] : metrics) {
+      record[name] = value;
+      final_metrics[split + "." + name] = value;
+      text << " " << name << " " << std::setprecision(5) << value;
+    }
+    log.write(record);
+    progress.line(text.str());
+    return metrics;
+  };
+  // Early stopping watches the primary metric on "valid"; returns true when patience ran out.
+  auto watch = [&](const Metrics& metrics) {
+    auto it = metrics.find(task_.primary_metric());
+    if (it == metrics.end()) return false;
+    bool better = std::isnan(best) ||
+                  (task_.higher_is_better() ? it->second > best : it->second < best);
+    if (better) {
+      best = it->second;
+      evaluations_without_improvement = 0;
+    } else {
+      ++evaluations_without_improvement;
+    }
+    return spec.patience > 0 && evaluations_without_improvement >= spec.patience;
+  };
+  bool has_valid = false;
+  for (const auto& split : task_.eval_splits()) has_valid |= split == "valid";
+
+  bool stop = position.finished || global_step >= total_steps;
+  model_.train();
+  for (std::int64_t epoch = position.epoch; !stop && epoch < spec.epochs; ++epoch) {
+    apply_freezing(epoch);
+    task_.start_epoch(epoch);
+    std::int64_t first_step = epoch == position.epoch ? position.step_in_epoch : 0;
+    if (latest && epoch == position.epoch) {
+      load_trainer_archive(*latest, [&](torch::serialize::InputArchive& a) { task_.load_state(a); });
+      auto generator = at::detail::getDefaultCPUGenerator();
+      std::lock_guard<std::mutex> lock(generator.mutex());
+      generator.set_state(rng_state);
+    }
+    double window_loss = 0;
+    std::int64_t window_steps = 0;
+    for (std::int64_t step = first_step; step < steps_per_epoch && !stop; ++step) {
+      auto started = std::chrono::steady_clock::now();
+      double factor = schedule->factor(global_step);
+      auto& param_groups = optimizer->param_groups();
+      for (std::size_t g = 0; g < param_groups.size(); ++g) {
+        param_groups[g].options().set_lr(base_lr[g] * factor);
+      }
+      optimizer->zero_grad();
+      StepResult result = task_.train_step(model_, step);
+      if (!result.updated) {
+        result.loss.backward();
+        if (spec.clip_grad_norm > 0) {
+          torch::nn::utils::clip_grad_norm_(model_.parameters(), spec.clip_grad_norm);
+        }
+        optimizer->step();
+      }
+      double loss = result.loss.item<double>();
+      if (!std::isfinite(loss)) {
+        throw Error(setup_.place, "training diverged: loss is " + std::to_string(loss) + " at step " +
+                                      std::to_string(global_step + 1) +
+                                      "; lower the learning rate or enable clip_grad_norm");
+      }
+      train_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      train_tokens += result.tokens;
+      ++global_step;
+      window_loss += loss;
+      ++window_steps;
+      double tokens_per_second = train_tokens / std::max(1e-9, train_seconds);
+      progress.update(global_step, epoch, loss, base_lr.back() * factor, tokens_per_second);
+      if (global_step % spec.log_every == 0) {
+        log.write({{"stage", setup_.stage_name}, {"split", "train"}, {"epoch", epoch + 1},
+                   {"step", global_step}, {"loss", window_loss / window_steps},
+                   {"lr", base_lr.back() * factor}, {"tokens_per_sec", tokens_per_second}});
+        window_loss = 0;
+        window_steps = 0;
+      }
+      bool last_step_of_epoch = step + 1 == steps_per_epoch;
+      if (spec.eval_every > 0 && global_step % spec.eval_every == 0 && !last_step_of_epoch &&
+          has_valid) {
+        stop = watch(evaluate("valid", epoch));
+      }
+      if (global_step >= total_steps) stop = true;
+      if (!last_step_of_epoch && !stop &&
+          ((spec.checkpoint_every > 0 && global_step % spec.checkpoint_every == 0) ||
+           interrupt_requested())) {
+        checkpoint(epoch, step + 1, false);
+      }
+      if (interrupt_requested()) {
+        if (last_step_of_epoch || stop) checkpoint(last_step_of_epoch ? epoch + 1 : epoch, last_step_of_epoch ? 0 : step + 1, false);
+        throw Error(setup_.stage_dir, "interrupted; checkpoint saved, continue with --resume",
+                    ExitCode::kInterrupted);
+      }
+    }
+    if (has_valid) stop = watch(evaluate("valid", epoch)) || stop;
+    if (!stop && epoch + 1 < spec.epochs) checkpoint(epoch + 1, 0, false);
+  }
+
+  Metrics reported;
+  if (!position.finished) {
+    for (const auto& split : task_.eval_splits()) {
+      if (split != "valid") evaluate(split, spec.epochs - 1);
+    }
+    log.write({{"stage", setup_.stage_name}, {"event", "train_end"}, {"steps", global_step},
+               {"train_seconds", train_seconds}, {"train_tokens", train_tokens},
+               {"tokens_per_sec", train_tokens / std::max(1e-9, train_seconds)},
+               {"peak_rss_mib", peak_rss_mib()}});
+    std::ostringstream s;
+    s << setup_.stage_name << ": " << global_step << " steps in " << format_duration(train_seconds)
+      << ", " << std::fixed << std::setprecision(0) << train_tokens / std::max(1e-9, train_seconds)
+      << " tokens/s, peak memory " << peak_rss_mib() << " MiB";
+    progress.line(s.str());
+    checkpoint(spec.epochs, 0, true);
+  }
+  return final_metrics;
+}
+
+}  // namespace lmforge

@@ -1,0 +1,59 @@
+#include "lm_head.h"
+
+#include <torch/torch.h>
+
+#include <cmath>
+#include <string>
+
+#include "lmforge/error.h"
+
+namespace lmforge {
+
+LmHead::LmHead(const Options& options, const HeadContext& context) : options_(options) {
+  if (context.input_size <= 0 || context.num_outputs <= 0) {
+    throw ConfigError("", "the lm head needs a positive input size and vocabulary size, got " +
+                              std::to_string(context.input_size) + " and " +
+                              std::to_string(context.num_outputs));
+  }
+  if (options.dropout < 0.0 || options.dropout > 1.0) {
+    throw ConfigError("",
+                      "lm head dropout must lie in [0, 1], got " + std::to_string(options.dropout));
+  }
+  if (options.tie_weights) {
+    torch::Tensor embedding =
+        context.backbone != nullptr ? context.backbone->input_embedding() : torch::Tensor();
+    if (!embedding.defined()) {
+      throw ConfigError("",
+                        "tie_weights: true needs a backbone with an input embedding; set the "
+                        "head's tie_weights: false");
+    }
+    if (embedding.size(1) != context.input_size) {
+      throw ConfigError(
+          "", "tie_weights needs the backbone's output size (" +
+                  std::to_string(context.input_size) + ") to equal its embedding size (" +
+                  std::to_string(embedding.size(1)) +
+                  "); set the backbone's tie_output: true or the head's tie_weights: false");
+    }
+    if (embedding.size(0) != context.num_outputs) {
+      throw ConfigError(
+          "", "tie_weights needs the embedding's vocabulary (" + std::to_string(embedding.size(0)) +
+                  ") to equal the head's output size (" + std::to_string(context.num_outputs) +
+                  "); set the head's tie_weights: false");
+    }
+    weight_ = embedding;
+  } else {
+    // nn.Linear's default range, so an untied head starts like PyTorch's.
+    const double bound = 1.0 / std::sqrt(static_cast<double>(context.input_size));
+    weight_ = register_parameter(
+        "weight", torch::empty({context.num_outputs, context.input_size}).uniform_(-bound, bound));
+  }
+  if (options.bias) bias_ = register_parameter("bias", torch::zeros({context.num_outputs}));
+}
+
+torch::Tensor LmHead::forward(const Features& features) {
+  torch::Tensor x = features.sequence;
+  if (options_.dropout > 0) x = torch::dropout(x, options_.dropout, is_training());
+  return torch::linear(x, weight_, bias_);
+}
+
+}  // namespace lmforge
