@@ -1,12 +1,33 @@
 set(LMFORGE_PLUGIN_EXPORTS_MAP ${CMAKE_CURRENT_LIST_DIR}/plugin_exports.map)
-# lmforge_add_plugin(NAME SOURCES a.cpp [b.cpp ...] [NO_PCH])
-# Builds one plugin as a MODULE library named NAME.so in the plugin folder, linked to the SDK, with
-# hidden symbols so that only the registration handshake is exported.
+
+# lmforge_add_plugin(NAME SOURCES a.cpp [b.cpp ...] [NO_PCH] [OUTPUT_DIRECTORY DIR])
+# Builds one plugin as a MODULE library NAME.so in the plugin folder, linked to the SDK, exporting
+# only the handshake and registration symbols. Inside the lmforge tree it also makes NAME_static,
+# a static library of the same objects, so tests can use the plugin's classes directly; objects
+# nobody references (the registration) are not pulled in, so many plugins fit in one test binary.
 function(lmforge_add_plugin name)
   cmake_parse_arguments(ARG "NO_PCH" "OUTPUT_DIRECTORY" "SOURCES" ${ARGN})
-  add_library(${name} MODULE ${ARG_SOURCES})
-  target_link_libraries(${name} PRIVATE lmforge::lmforge)
+  if(LMFORGE_SDK_CONSUMER)
+    add_library(${name} MODULE ${ARG_SOURCES})
+    target_link_libraries(${name} PRIVATE lmforge::lmforge)
+  else()
+    add_library(${name}_objects OBJECT ${ARG_SOURCES})
+    target_link_libraries(${name}_objects PUBLIC lmforge::lmforge)
+    target_include_directories(${name}_objects PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})
+    if(NOT ARG_NO_PCH AND TARGET lmforge_pch)
+      target_precompile_headers(${name}_objects REUSE_FROM lmforge_pch)
+    endif()
+    add_library(${name} MODULE $<TARGET_OBJECTS:${name}_objects>)
+    target_link_libraries(${name} PRIVATE lmforge::lmforge)
+    if(NOT ARG_OUTPUT_DIRECTORY)
+      add_library(${name}_static STATIC $<TARGET_OBJECTS:${name}_objects>)
+      target_link_libraries(${name}_static PUBLIC lmforge::lmforge)
+      target_include_directories(${name}_static PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})
+      set_property(GLOBAL APPEND PROPERTY LMFORGE_PLUGIN_STATIC_LIBS ${name}_static)
+    endif()
+  endif()
   set_target_properties(${name} PROPERTIES PREFIX "")
+  set_property(GLOBAL APPEND PROPERTY LMFORGE_PLUGIN_MODULES ${name})
   # Export only the handshake and registration symbols: nothing can come to depend on a plugin's
   # internals, and two plugins' private helpers can never collide.
   target_link_options(${name} PRIVATE "LINKER:--version-script=${LMFORGE_PLUGIN_EXPORTS_MAP}")
@@ -15,10 +36,7 @@ function(lmforge_add_plugin name)
   elseif(LMFORGE_PLUGIN_OUTPUT_DIRECTORY)
     set_target_properties(${name} PROPERTIES LIBRARY_OUTPUT_DIRECTORY ${LMFORGE_PLUGIN_OUTPUT_DIRECTORY})
   endif()
-  if(NOT ARG_NO_PCH AND TARGET lmforge_pch)
-    target_precompile_headers(${name} REUSE_FROM lmforge_pch)
-  endif()
-  if(LMFORGE_INSTALL_PLUGINS AND NOT ARG_OUTPUT_DIRECTORY)
+  if(LMFORGE_INSTALL_PLUGINS AND NOT ARG_OUTPUT_DIRECTORY AND NOT LMFORGE_SDK_CONSUMER)
     install(TARGETS ${name} LIBRARY DESTINATION ${LMFORGE_INSTALL_PLUGINDIR})
   endif()
 endfunction()

@@ -22,6 +22,8 @@ constexpr const char* kUsage =
     "  validate RECIPE              check a recipe without training\n"
     "  plugins [--describe NAME]    list registered components or document one\n"
     "  generate RUN --prompt TEXT   sample text from a trained language model\n"
+    "  embed RUN SUBCOMMAND ...     explore, evaluate or export the word embedding\n"
+    "  predict RUN --text TEXT      label texts with a trained classifier\n"
     "  --version                    print versions\n"
     "\n"
     "`lmforge COMMAND --help` describes a command's options.\n";
@@ -31,7 +33,9 @@ int dispatch(const std::string& command, const Args& args) {
   if (command == "validate") return validate_command(args);
   if (command == "plugins") return plugins_command(args);
   if (command == "generate") return generate_command(args);
-  std::vector<std::string> known{"run", "validate", "plugins", "generate"};
+  if (command == "predict") return predict_command(args);
+  if (command == "embed") return embed_command(args);
+  std::vector<std::string> known{"run", "validate", "plugins", "generate", "predict", "embed"};
   throw ConfigError("lmforge", "unknown command '" + command + "'" + did_you_mean(command, known) +
                                    "; commands: " + join_names(known));
 }

@@ -16,5 +16,7 @@ int run_command(const Args& args);
 int validate_command(const Args& args);
 int plugins_command(const Args& args);
 int generate_command(const Args& args);
+int embed_command(const Args& args);
+int predict_command(const Args& args);
 
 }  // namespace lmforge::cli

@@ -48,7 +48,7 @@ int generate_command(const Args& args) {
   }
   PluginLoader::instance().load_default_paths(extra);
   configure_runtime(0);
-  LoadedStage stage = load_stage(parsed.positional[0]);
+  LoadedStage stage = load_stage(parsed.positional[0], "language_modeling");
   std::string prompt = parsed.values["prompt"].as<std::string>();
   std::cout << prompt << (prompt.empty() ? "" : " ")
             << generate_text(*stage.model, *stage.tokenizer, prompt, sampling, torch::kCPU) << "\n";

@@ -42,6 +42,10 @@ class LMFORGE_API Backbone : public torch::nn::Module {
   virtual std::vector<std::vector<torch::Tensor>> layer_groups() = 0;
   /// True when position t only sees positions <= t, so the backbone can drive a language model.
   virtual bool causal() const { return true; }
+  /// True when training should carry `Features::state` from one BPTT window into the next
+  /// (recurrent networks). Attention models return false: their state is a key/value cache, used
+  /// for generation only.
+  virtual bool carries_state() const { return true; }
   /// Cuts `state` from the graph so back-propagation stops at the batch boundary.
   static State detach(const State& state);
 };

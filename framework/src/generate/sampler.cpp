@@ -37,7 +37,12 @@ std::vector<std::int64_t> sample_ids(Model& model, const std::vector<std::int64_
   for (std::int64_t i = 0; i < options.max_tokens; ++i) {
     Features features = model.backbone().forward(BackboneInput{input, {}, state});
     state = features.state;
-    auto logits = model.head().forward(features).select(1, -1).squeeze(0).to(torch::kCPU);
+    auto all_logits = model.head().forward(features);
+    if (all_logits.dim() != 3) {
+      throw ConfigError("generate", "this model's head gives one prediction per text, not per token; "
+                                    "generate needs a language-model stage (head: lm)");
+    }
+    auto logits = all_logits.select(1, -1).squeeze(0).to(torch::kCPU);
     logits = logits.to(torch::kDouble);
     // Specials other than <eos> are never generated.
     logits[Vocabulary::kPad] = -std::numeric_limits<double>::infinity();

@@ -86,7 +86,7 @@ StepResult LanguageModelingTask::train_step(Model& model, std::int64_t step) {
   auto input = train_.narrow(1, start, length).to(context_.device);
   auto target = train_.narrow(1, start + 1, length).to(context_.device);
   Features features = model.backbone().forward(BackboneInput{input, {}, state_});
-  state_ = Backbone::detach(features.state);
+  if (model.backbone().carries_state()) state_ = Backbone::detach(features.state);
   auto logits = model.head().forward(features);
   return StepResult{model.head().loss(logits, target), input.numel(), false};
 }
@@ -105,7 +105,7 @@ Metrics LanguageModelingTask::evaluate(Model& model, const std::string& split) {
     auto input = data.narrow(1, start, length).to(context_.device);
     auto target = data.narrow(1, start + 1, length).to(context_.device);
     Features features = model.backbone().forward(BackboneInput{input, {}, state});
-    state = features.state;
+    if (model.backbone().carries_state()) state = features.state;
     auto loss = model.head().loss(model.head().forward(features), target);
     total_nats += loss.item<double>() * static_cast<double>(target.numel());
     total_tokens += target.numel();

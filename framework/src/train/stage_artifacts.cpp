@@ -84,7 +84,7 @@ std::shared_ptr<Tokenizer> build_tokenizer(const ComponentSpec& spec,
   return tokenizer;
 }
 
-LoadedStage load_stage(const std::string& dir) {
+LoadedStage load_stage(const std::string& dir, const std::string& task_type) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) throw DataError(dir, "run directory not found");
   std::string stage_dir = dir;
@@ -96,9 +96,16 @@ LoadedStage load_stage(const std::string& dir) {
     stage_dir.clear();
     for (const auto& stage : root["stages"]) {
       fs::path candidate = fs::path(dir) / stage["name"].as<std::string>();
-      if (fs::exists(candidate / "checkpoints" / "latest", ec)) stage_dir = candidate.string();
+      if (!fs::exists(candidate / "checkpoints" / "latest", ec)) continue;
+      if (task_type.empty() || read_stage_components(candidate.string()).task.type == task_type) {
+        stage_dir = candidate.string();
+      }
     }
-    if (stage_dir.empty()) throw DataError(dir, "no stage of this run has a checkpoint yet");
+    if (stage_dir.empty()) {
+      throw DataError(dir, "no stage of this run has a checkpoint" +
+                               (task_type.empty() ? std::string() : " for a " + task_type + " task") +
+                               " yet");
+    }
   }
   LoadedStage loaded;
   loaded.dir = stage_dir;

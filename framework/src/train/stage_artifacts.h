@@ -38,7 +38,8 @@ StageComponents read_stage_components(const std::string& stage_dir);
 std::shared_ptr<Tokenizer> build_tokenizer(const ComponentSpec& spec, const std::string& vocab_path);
 
 /// Rebuilds tokenizer, model (weights from the latest checkpoint) and task of a stage directory.
-/// `dir` may also be a run directory: then its last stage with a checkpoint is used.
-LoadedStage load_stage(const std::string& dir);
+/// `dir` may also be a run directory: then its last stage with a checkpoint whose task type is
+/// `task_type` (any task when empty) is used.
+LoadedStage load_stage(const std::string& dir, const std::string& task_type = "");
 
 }  // namespace lmforge
