@@ -24,6 +24,7 @@ constexpr const char* kUsage =
     "  generate RUN --prompt TEXT   sample text from a trained language model\n"
     "  embed RUN SUBCOMMAND ...     explore, evaluate or export the word embedding\n"
     "  predict RUN --text TEXT      label texts with a trained classifier\n"
+    "  new plugin NAME --kind KIND  write a plugin project: backbone, head or task\n"
     "  --version                    print versions\n"
     "\n"
     "`lmforge COMMAND --help` describes a command's options.\n";
@@ -35,7 +36,9 @@ int dispatch(const std::string& command, const Args& args) {
   if (command == "generate") return generate_command(args);
   if (command == "predict") return predict_command(args);
   if (command == "embed") return embed_command(args);
-  std::vector<std::string> known{"run", "validate", "plugins", "generate", "predict", "embed"};
+  if (command == "new") return new_command(args);
+  std::vector<std::string> known{"run",     "validate", "plugins", "generate",
+                                 "predict", "embed",    "new"};
   throw ConfigError("lmforge", "unknown command '" + command + "'" + did_you_mean(command, known) +
                                    "; commands: " + join_names(known));
 }

@@ -18,5 +18,6 @@ int plugins_command(const Args& args);
 int generate_command(const Args& args);
 int embed_command(const Args& args);
 int predict_command(const Args& args);
+int new_command(const Args& args);
 
 }  // namespace lmforge::cli

@@ -20,20 +20,23 @@ struct Neighbour {
 };
 
 struct AnalogyResult {
-  std::map<std::string, std::pair<std::int64_t, std::int64_t>> sections;  ///< name -> (correct, total)
+  /// section name -> (correct, total)
+  std::map<std::string, std::pair<std::int64_t, std::int64_t>> sections;
   std::int64_t correct = 0;
-  std::int64_t total = 0;     ///< questions whose four words are all in the restricted vocabulary
-  std::int64_t skipped = 0;   ///< questions with an out-of-vocabulary word
+  std::int64_t total = 0;    ///< questions whose four words are all in the restricted vocabulary
+  std::int64_t skipped = 0;  ///< questions with an out-of-vocabulary word
   std::vector<std::string> section_order;  ///< section names in file order (for reporting)
   double accuracy() const { return total ? double(correct) / double(total) : 0.0; }
 };
 
 struct SimilarityResult {
-  double spearman = 0;        ///< NaN when undefined (fewer than two pairs, or constant scores)
-  std::int64_t pairs = 0;     ///< pairs with both words known
+  double spearman = 0;     ///< NaN when undefined (fewer than two pairs, or constant scores)
+  std::int64_t pairs = 0;  ///< pairs with both words known
   std::int64_t skipped = 0;
-  double pearson = 0;         ///< NaN when undefined, like spearman
-  double coverage() const { return pairs + skipped ? double(pairs) / double(pairs + skipped) : 0.0; }
+  double pearson = 0;  ///< NaN when undefined, like spearman
+  double coverage() const {
+    return pairs + skipped ? double(pairs) / double(pairs + skipped) : 0.0;
+  }
 };
 
 /// A vocabulary and one vector per token ([V,D], float, CPU). Specials (<pad>, <unk>, <bos>,
@@ -55,7 +58,8 @@ class LMFORGE_API WordVectors {
   /// (0 = all); returns cluster id per word of that subset, in vocabulary order.
   std::vector<std::int64_t> cluster(std::int64_t k, std::int64_t limit, std::uint64_t seed,
                                     std::int64_t iterations = 50) const;
-  /// Words farthest from their cluster centre, most distant first.
+  /// Words farthest from their cluster centre, most distant first; score = cosine similarity to
+  /// the centre.
   std::vector<Neighbour> outliers(std::int64_t k, std::int64_t limit, std::int64_t count,
                                   std::uint64_t seed) const;
   /// word2vec text ("V D" header, then "word v1 ... vD") or binary format, as gensim's
@@ -71,8 +75,9 @@ class LMFORGE_API WordVectors {
   /// questions-words.txt format (": section" lines, then "a b c d"), case-insensitive,
   /// restricted to the `restrict_vocab` most frequent words as gensim does (0 = all).
   AnalogyResult evaluate_analogies(const std::string& path, std::int64_t restrict_vocab) const;
-  /// "word1 word2 score" lines (tab or space separated, '#' comments skipped; WordSim-353 and
-  /// SimLex-999 layouts, header line tolerated).
+  /// "word1 word2 score" lines (tab, comma or space separated, '#' comments skipped; WordSim-353
+  /// and SimLex-999 layouts, header line tolerated), case-insensitive like gensim's
+  /// evaluate_word_pairs. Throws DataError naming path:line on a malformed line.
   SimilarityResult evaluate_similarity(const std::string& path) const;
 
  private:

@@ -18,6 +18,10 @@ void LanguageModelingOptions::visit(OptionVisitor& v) {
   v.field("encoding", encoding, "text encoding: utf-8, cp1252 or latin-1");
   v.field("bptt", bptt, "tokens per back-propagation window").positive();
   v.field("eval_batch_size", eval_batch_size, "parallel rows when evaluating").positive();
+  v.field("valid_fraction", valid_fraction,
+          "hold out this last fraction of the training text as the valid split (nanoGPT's 0.1), "
+          "instead of a valid file; the vocabulary still comes from the whole file")
+      .range(0.0, 0.5);
   v.field("reference", reference,
           "optional JSON file with the data's true entropy {\"test_nats_per_token\": x}");
 }
@@ -51,6 +55,16 @@ void LanguageModelingTask::prepare(Tokenizer& tokenizer, bool fit_vocabulary) {
   }
   vocab_size_ = tokenizer.vocabulary().size();
   torch::Tensor stream = encode_file(tokenizer, options_.train, "train");
+  torch::Tensor held_out;
+  if (options_.valid_fraction > 0) {
+    if (!options_.valid.empty()) {
+      throw ConfigError(context_.place, "give either valid or valid_fraction, not both");
+    }
+    auto valid_tokens = static_cast<std::int64_t>(
+        std::floor(options_.valid_fraction * static_cast<double>(stream.size(0))));
+    held_out = stream.narrow(0, stream.size(0) - valid_tokens, valid_tokens);
+    stream = stream.narrow(0, 0, stream.size(0) - valid_tokens);
+  }
   if (stream.size(0) < 2 * context_.batch_size + 1) {
     throw DataError(context_.place, "training text '" + options_.train + "' has " +
                                         std::to_string(stream.size(0)) +
@@ -66,10 +80,16 @@ void LanguageModelingTask::prepare(Tokenizer& tokenizer, bool fit_vocabulary) {
   train_ = batchify(stream, context_.batch_size);
   for (const auto& [split, path] : {std::pair<std::string, std::string>{"valid", options_.valid},
                                     {"test", options_.test}}) {
-    if (path.empty()) continue;
-    torch::Tensor s = encode_file(tokenizer, path, split);
+    const bool split_off = split == "valid" && held_out.defined();
+    if (path.empty() && !split_off) continue;
+    torch::Tensor s = split_off ? held_out : encode_file(tokenizer, path, split);
     std::int64_t rows = std::min<std::int64_t>(options_.eval_batch_size, std::max<std::int64_t>(1, (s.size(0) - 1) / 2));
-    if (s.size(0) < 2) throw DataError(context_.place, split + " text '" + path + "' is empty");
+    if (s.size(0) < 2) {
+      throw DataError(context_.place, split_off ? "valid_fraction " +
+                                                      std::to_string(options_.valid_fraction) +
+                                                      " holds out fewer than 2 tokens"
+                                                : split + " text '" + path + "' is empty");
+    }
     eval_[split] = batchify(s, rows);
   }
 }

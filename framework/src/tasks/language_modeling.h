@@ -15,6 +15,7 @@ struct LanguageModelingOptions {
   std::string encoding = "utf-8";
   std::int64_t bptt = 35;
   std::int64_t eval_batch_size = 10;
+  double valid_fraction = 0.0;  // hold out the end of the training stream as "valid"
   std::string reference;
   void visit(OptionVisitor& v);
 };

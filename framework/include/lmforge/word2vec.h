@@ -1,0 +1,177 @@
+#pragma once
+// word2vec as a backbone + head pair that a task can train without autograd.
+//
+// Autograd is the wrong shape for word2vec: one example touches a handful of 100-float rows, so
+// building a graph per example costs far more than the arithmetic. The word2vec task therefore
+// runs word2vec.c's loop itself, on raw float rows shared by all threads (Hogwild), and asks the
+// model for two small things through the interfaces below: the backbone says how the hidden
+// vector is formed (CBOW: mean of the context rows; skip-gram: one context row), and the head
+// applies its fused update for one (hidden vector, target word) pair. Both remain ordinary
+// modules with an autograd forward, so they also work (slowly) anywhere a backbone or head does.
+//
+// The interfaces' key functions live in liblmforge, so their typeinfo exists once and
+// `dynamic_cast<Word2VecHead*>(&model.head())` works across plugins.
+//
+// The inline helpers (random numbers, sigmoid tables, vector kernels) are shared by the
+// word2vec plugins; each compiles them into its own hot loops.
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+#include "lmforge/export.h"
+
+namespace lmforge {
+
+/// How a word2vec backbone forms the hidden vector the head scores.
+enum class Word2VecMode {
+  kCbow,      ///< mean of the context words' rows predicts the centre word
+  kSkipGram,  ///< each context word's row predicts the centre word (word2vec.c's formulation)
+};
+
+/// splitmix64: one multiply-xorshift chain per draw, statistically sound and cheap enough to
+/// draw negative samples and subsampling decisions inline. Each thread owns one.
+class Word2VecRng {
+ public:
+  explicit Word2VecRng(std::uint64_t seed) : state_(seed) {}
+  std::uint64_t next() {
+    std::uint64_t z = (state_ += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+  }
+  /// Uniform in [0, n) by multiply-shift (no division, bias below 2^-32).
+  std::uint32_t below(std::uint32_t n) {
+    return static_cast<std::uint32_t>(((next() >> 32) * n) >> 32);
+  }
+
+ private:
+  std::uint64_t state_;
+};
+
+/// A backbone whose input embedding the word2vec task trains directly. The table is
+/// `input_embedding()`: [V,D] float, contiguous, on the CPU.
+class LMFORGE_API Word2VecBackbone {
+ public:
+  virtual ~Word2VecBackbone();
+  virtual Word2VecMode word2vec_mode() const = 0;
+};
+
+/// A head with a fused per-example update on raw float rows.
+class LMFORGE_API Word2VecHead {
+ public:
+  virtual ~Word2VecHead();
+  /// Builds the head's tables (noise distribution, Huffman tree) from each vocabulary id's
+  /// training frequency; ids with count 0 (the specials) are never sampled. Call before `update`
+  /// or the autograd forward/loss.
+  virtual void prepare(const std::vector<std::int64_t>& counts) = 0;
+  /// One SGD step on the loss of predicting `target` from `hidden` [D]: updates the head's own
+  /// rows in place (other threads may be updating them too) and adds -lr * d(loss)/d(hidden) to
+  /// `hidden_update` [D], which the caller applies to the input rows. Returns the loss in nats.
+  virtual float update(const float* hidden, std::int64_t target, float lr, float* hidden_update,
+                       Word2VecRng& rng) = 0;
+};
+
+namespace word2vec {
+
+/// Scores beyond +-kMaxScore are treated as saturated, as in word2vec.c (MAX_EXP 6).
+constexpr float kMaxScore = 6.0f;
+
+/// sigmoid(x) and -log sigmoid(x) tabulated over [-kMaxScore, kMaxScore]: the fused loops call
+/// them once per dot product, where std::exp/std::log would dominate.
+class SigmoidTable {
+ public:
+  static constexpr int kSize = 1024;
+  SigmoidTable() {
+    for (int i = 0; i <= kSize; ++i) {
+      const double x = (2.0 * i / kSize - 1.0) * kMaxScore;
+      sigmoid_[i] = static_cast<float>(1.0 / (1.0 + std::exp(-x)));
+      nll_[i] = static_cast<float>(std::log1p(std::exp(-x)));
+    }
+  }
+  /// Requires |x| < kMaxScore.
+  float sigmoid(float x) const { return sigmoid_[index(x)]; }
+  /// -log sigmoid(x) for any x: linear beyond the table, where it is -x or 0 to within 0.25%.
+  float nll(float x) const {
+    if (x >= kMaxScore) return 0.0f;
+    if (x <= -kMaxScore) return -x;
+    return nll_[index(x)];
+  }
+
+ private:
+  static int index(float x) {
+    return static_cast<int>((x + kMaxScore) * (kSize / (2 * kMaxScore)) + 0.5f);
+  }
+  float sigmoid_[kSize + 1];
+  float nll_[kSize + 1];
+};
+
+// Vector kernels for the fused loops. Plain GCC/Clang vector extensions so they compile for any
+// target; a plugin compiles its hot loop twice, once as is and once inside a function marked
+// LMFORGE_WORD2VEC_AVX2, and picks one at run time with `cpu_has_avx2()`. Everything is
+// always_inline so the kernels take on the instruction set of the function they land in.
+#define LMFORGE_WORD2VEC_INLINE inline __attribute__((always_inline))
+#if defined(__x86_64__) || defined(__i386__)
+#define LMFORGE_WORD2VEC_AVX2 __attribute__((target("avx2,fma")))
+inline bool cpu_has_avx2() {
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+#else
+#define LMFORGE_WORD2VEC_AVX2
+inline bool cpu_has_avx2() { return false; }
+#endif
+
+// Unaligned, aliasing-safe view of 8 floats; rows of 100 floats are not 32-byte aligned.
+typedef float Float8 __attribute__((vector_size(32), aligned(4), may_alias));
+
+LMFORGE_WORD2VEC_INLINE float dot(const float* a, const float* b, std::int64_t n) {
+  // Two accumulators hide the add latency; D = 100 has 12 full vectors and a tail of 4.
+  Float8 acc0 = {}, acc1 = {};
+  std::int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    acc0 += *reinterpret_cast<const Float8*>(a + i) * *reinterpret_cast<const Float8*>(b + i);
+    acc1 += *reinterpret_cast<const Float8*>(a + i + 8) *
+            *reinterpret_cast<const Float8*>(b + i + 8);
+  }
+  if (i + 8 <= n) {
+    acc0 += *reinterpret_cast<const Float8*>(a + i) * *reinterpret_cast<const Float8*>(b + i);
+    i += 8;
+  }
+  acc0 += acc1;
+  float s = ((acc0[0] + acc0[4]) + (acc0[1] + acc0[5])) + ((acc0[2] + acc0[6]) + (acc0[3] + acc0[7]));
+  for (; i < n; ++i) s += a[i] * b[i];
+  return s;
+}
+
+/// y += alpha * x
+LMFORGE_WORD2VEC_INLINE void axpy(float alpha, const float* x, float* y, std::int64_t n) {
+  const Float8 a = {alpha, alpha, alpha, alpha, alpha, alpha, alpha, alpha};
+  std::int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    *reinterpret_cast<Float8*>(y + i) += a * *reinterpret_cast<const Float8*>(x + i);
+  }
+  for (; i < n; ++i) y[i] += alpha * x[i];
+}
+
+/// y += x
+LMFORGE_WORD2VEC_INLINE void add(const float* x, float* y, std::int64_t n) {
+  std::int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    *reinterpret_cast<Float8*>(y + i) += *reinterpret_cast<const Float8*>(x + i);
+  }
+  for (; i < n; ++i) y[i] += x[i];
+}
+
+/// y *= alpha
+LMFORGE_WORD2VEC_INLINE void scale(float alpha, float* y, std::int64_t n) {
+  const Float8 a = {alpha, alpha, alpha, alpha, alpha, alpha, alpha, alpha};
+  std::int64_t i = 0;
+  for (; i + 8 <= n; i += 8) *reinterpret_cast<Float8*>(y + i) *= a;
+  for (; i < n; ++i) y[i] *= alpha;
+}
+
+LMFORGE_WORD2VEC_INLINE void zero(float* y, std::int64_t n) {
+  for (std::int64_t i = 0; i < n; ++i) y[i] = 0.0f;
+}
+
+}  // namespace word2vec
+}  // namespace lmforge

@@ -1,0 +1,124 @@
+#pragma once
+// A Transformer body (Vaswani et al. 2017) in GPT-2's shape: token + position embeddings, a stack
+// of blocks (multi-head self-attention, then a GELU feed-forward, each a residual branch with
+// LayerNorm), GPT-2's initialisation. Causal mode drives a language model and keeps a key/value
+// cache so each generated token costs one step; bidirectional mode encodes (BERT-like) and honours
+// the key padding mask. The output is `width` wide and input_embedding() is the token table, so
+// an lm head can tie its weights.
+//
+// Example (recipe), nanoGPT's "baby GPT":
+//   backbone: {type: transformer, layers: 4, heads: 4, width: 128, max_positions: 64, dropout: 0}
+#include <torch/nn/modules/embedding.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "lmforge/backbone.h"
+#include "lmforge/options.h"
+
+namespace lmforge {
+
+struct TransformerOptions {
+  /// "causal" (each position sees itself and the past) or "bidirectional". Default "causal".
+  std::string mode = "causal";
+  /// Number of blocks. Default 6.
+  std::int64_t layers = 6;
+  /// Attention heads per block; must divide width. Default 8.
+  std::int64_t heads = 8;
+  /// Model width d_model (embedding, attention and output size). Default 512.
+  std::int64_t width = 512;
+  /// Feed-forward inner width as a multiple of width. Default 4.
+  std::int64_t ff_mult = 4;
+  /// Dropout on the embeddings, the attention weights and both residual branches. Default 0.1.
+  double dropout = 0.1;
+  /// Longest sequence (the block size); learned positions have this many rows. Default 512.
+  std::int64_t max_positions = 512;
+  /// Position encoding: "learned" (GPT-2) or "sinusoidal" (Vaswani et al.). Default "learned".
+  std::string positions = "learned";
+  /// LayerNorm placement: "pre" (GPT-2, plus a final norm) or "post" (original). Default "pre".
+  std::string norm = "pre";
+  /// Biases in the linear layers and LayerNorms. Default true.
+  bool bias = true;
+
+  void visit(OptionVisitor& v) {
+    v.choice("mode", mode, {"causal", "bidirectional"},
+             "causal (language model, key/value cache) or bidirectional (encoder, padding mask)");
+    v.field("layers", layers, "number of Transformer blocks").positive();
+    v.field("heads", heads, "attention heads per block (must divide width)").positive();
+    v.field("width", width, "model width d_model: embeddings, attention and output").positive();
+    v.field("ff_mult", ff_mult, "feed-forward inner width as a multiple of width").positive();
+    v.field("dropout", dropout,
+            "dropout on the embeddings, the attention weights and both residual branches")
+        .range(0.0, 1.0);
+    v.field("max_positions", max_positions,
+            "longest sequence (block size): training windows may not exceed it; generation "
+            "slides a window of this many tokens")
+        .positive();
+    v.choice("positions", positions, {"learned", "sinusoidal"},
+             "position encoding: learned table (GPT-2) or fixed sinusoids");
+    v.choice("norm", norm, {"pre", "post"},
+             "LayerNorm before each branch plus a final norm (GPT-2), or after each residual add");
+    v.field("bias", bias, "biases in the linear layers and LayerNorms");
+  }
+};
+
+namespace transformer {
+class Block;
+class Norm;
+}  // namespace transformer
+
+/// Key/value cache layout (causal mode): for block i, state[2i] = keys and state[2i+1] = values,
+/// each [B,heads,S,width/heads] with S <= max_positions (the newest S positions), then
+/// state[2*layers] = a 0-dim int64 CPU tensor, the number of tokens seen so far (the absolute
+/// position of the next token). forward() with an empty state returns a fresh cache only when
+/// not training; with a cache it attends over the cached and the new tokens and returns the
+/// extended cache.
+///
+/// Past max_positions the cache slides: the oldest entries are dropped so the window holds
+/// max_positions tokens, and the cached keys keep the positions they were computed with.
+/// Sinusoidal positions continue (offset + t). A learned table has no row past max_positions - 1,
+/// so every token from there on takes that last row; the window's relative order then survives
+/// only through what the cached keys encode, which the model never saw in training, so text
+/// generated far past max_positions drifts (nanoGPT instead re-encodes the last window from
+/// scratch for every token, at max_positions times the cost).
+///
+/// Checkpoint keys: "token_embedding.weight", "position_embedding.weight" (learned), per block i
+/// "blocks.<i>.attention_norm.{weight,bias}", "blocks.<i>.qkv.{weight,bias}" (rows: queries, keys,
+/// values, each head-major), "blocks.<i>.proj.*", "blocks.<i>.ff_norm.*", "blocks.<i>.ff_in.*",
+/// "blocks.<i>.ff_out.*", and "final_norm.*" (pre-norm only); no biases when bias is false.
+class TransformerBackbone : public Backbone {
+ public:
+  using Options = TransformerOptions;
+
+  TransformerBackbone(const Options& options, const BackboneContext& context);
+
+  /// tokens [B,T] -> sequence [B,T,width]. T may exceed max_positions only in causal mode when
+  /// not training: the input is then read as generation reads it (a sliding window).
+  Features forward(const BackboneInput& input) override;
+  std::int64_t output_size() const override { return options_.width; }
+  torch::Tensor input_embedding() override { return token_embedding_->weight; }
+  /// Embeddings (token + position) first, then one group per block; the final norm joins the
+  /// last block.
+  std::vector<std::vector<torch::Tensor>> layer_groups() override;
+  bool causal() const override { return options_.mode == "causal"; }
+  /// The state is a key/value cache for generation, not something to carry between windows.
+  bool carries_state() const override { return false; }
+
+  const Options& options() const { return options_; }
+
+ private:
+  Features forward_window(const BackboneInput& input);
+  Features forward_long(const BackboneInput& input);
+  torch::Tensor position_encoding(std::int64_t offset, std::int64_t length,
+                                  const torch::Device& device) const;
+
+  Options options_;
+  torch::nn::Embedding token_embedding_{nullptr};
+  torch::nn::Embedding position_embedding_{nullptr};  // learned positions only
+  std::vector<std::shared_ptr<transformer::Block>> blocks_;
+  std::shared_ptr<transformer::Norm> final_norm_;  // pre-norm only
+};
+
+}  // namespace lmforge

@@ -1,0 +1,11 @@
+// Registration lives apart from the module so tests can compile transformer.cpp beside other
+// plugins without clashing handshake symbols.
+#include "lmforge/plugin.h"
+#include "transformer.h"
+
+LMFORGE_PLUGIN(transformer) {
+  reg.backbone<lmforge::TransformerBackbone>(
+      "transformer",
+      "GPT-style (causal) or BERT-style (bidirectional) Transformer encoder with a key/value cache "
+      "for generation");
+}

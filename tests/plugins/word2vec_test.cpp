@@ -1,0 +1,595 @@
+// word2vec: the noise table, Huffman codes, the fused updates against autograd, the text stream
+// read in steps, reproducibility, and training that finds planted synonyms.
+#include <torch/torch.h>
+
+#include <array>
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "heads/hierarchical_softmax/hierarchical_softmax.h"
+#include "heads/negative_sampling/negative_sampling.h"
+#include "heads/softmax/softmax.h"
+#include "lmforge/error.h"
+#include "lmforge/model.h"
+#include "lmforge/word2vec.h"
+#include "models/cbow/cbow.h"
+#include "models/lstm/lstm.h"
+#include "models/skipgram/skipgram.h"
+#include "tasks/word2vec/text_corpus.h"
+#include "tasks/word2vec/word2vec_task.h"
+#include "text/word_tokenizer.h"
+
+namespace fs = std::filesystem;
+using lmforge::HeadContext;
+using lmforge::HierarchicalSoftmaxHead;
+using lmforge::NegativeSamplingHead;
+using lmforge::SoftmaxHead;
+using lmforge::TextCorpus;
+using lmforge::Word2VecRng;
+using lmforge::Word2VecTask;
+using lmforge::WordTokenizer;
+
+namespace {
+
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    std::random_device rd;
+    path = fs::temp_directory_path() / ("lmforge_word2vec_test_" + std::to_string(rd()));
+    fs::create_directories(path);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+  std::string file(const std::string& name, const std::string& text) const {
+    std::ofstream((path / name).string(), std::ios::binary) << text;
+    return (path / name).string();
+  }
+};
+
+WordTokenizer tokenizer(std::int64_t min_count = 1) {
+  lmforge::WordTokenizerOptions options;
+  options.lowercase = true;
+  options.vocab.min_count = min_count;
+  return WordTokenizer(options, lmforge::NoContext{});
+}
+
+HeadContext head_context(std::int64_t dim, std::int64_t vocab) {
+  HeadContext context;
+  context.input_size = dim;
+  context.num_outputs = vocab;
+  return context;
+}
+
+lmforge::TaskContext task_context(const fs::path& dir, std::uint64_t seed = 1) {
+  lmforge::TaskContext context;
+  context.place = "test task";
+  context.stage_dir = dir.string();
+  context.seed = seed;
+  return context;
+}
+
+lmforge::Features features_of(const torch::Tensor& h) {
+  return lmforge::Features{h.view({1, 1, -1}), torch::Tensor(), {}};
+}
+
+// Runs the head's fused update once and autograd once from the same weights; returns
+// {fused loss, autograd loss} and checks that the fused step moved h and the weights by
+// -lr times autograd's gradients.
+template <class HeadT>
+std::pair<double, double> compare_with_autograd(HeadT& head, std::int64_t target, float lr,
+                                                double margin) {
+  const std::int64_t dim = head.weight().size(1);
+  torch::manual_seed(3);
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& p : head.parameters()) p.copy_(torch::randn_like(p) * 0.4);
+  }
+  torch::Tensor h = (torch::randn({dim}) * 0.4).requires_grad_(true);
+  torch::Tensor loss = head.loss(head.forward(features_of(h)), torch::tensor({target}));
+  loss.backward();
+  std::vector<torch::Tensor> before, grads;
+  for (auto& p : head.parameters()) {
+    before.push_back(p.detach().clone());
+    grads.push_back(p.grad().clone());
+  }
+  torch::Tensor hidden = h.detach().clone().contiguous();
+  torch::Tensor hidden_update = torch::zeros({dim});
+  Word2VecRng rng(7);
+  head.prepare_for_test();
+  const float fused = head.update(hidden.data_ptr<float>(), target, lr,
+                                  hidden_update.data_ptr<float>(), rng);
+  CHECK(torch::allclose(hidden_update, -lr * h.grad(), 0, margin));
+  std::size_t i = 0;
+  for (auto& p : head.parameters()) {
+    CHECK(torch::allclose(p.detach() - before[i], -lr * grads[i], 0, margin));
+    ++i;
+  }
+  return {fused, loss.item<double>()};
+}
+
+const std::vector<std::int64_t> kCounts = {0, 0, 0, 0, 1000, 300, 50, 7, 1, 0, 20};
+
+// prepare() with the counts a test chose, callable from compare_with_autograd.
+struct TestNegativeSampling : NegativeSamplingHead {
+  using NegativeSamplingHead::NegativeSamplingHead;
+  std::vector<std::int64_t> counts;
+  void prepare_for_test() { prepare(counts); }
+};
+struct TestHierarchicalSoftmax : HierarchicalSoftmaxHead {
+  using HierarchicalSoftmaxHead::HierarchicalSoftmaxHead;
+  std::vector<std::int64_t> counts;
+  void prepare_for_test() { prepare(counts); }
+};
+struct TestSoftmax : SoftmaxHead {
+  using SoftmaxHead::SoftmaxHead;
+  std::vector<std::int64_t> counts;
+  void prepare_for_test() { prepare(counts); }
+};
+
+}  // namespace
+
+TEST_CASE("negative sampling draws noise words in proportion to count^0.75", "[word2vec]") {
+  NegativeSamplingHead head(lmforge::NegativeSamplingOptions{}, head_context(8, 11));
+  head.prepare(kCounts);
+  double total = 0;
+  for (auto c : kCounts) total += std::pow(static_cast<double>(c), 0.75);
+  for (std::size_t id = 0; id < kCounts.size(); ++id) {
+    const double expected = std::pow(static_cast<double>(kCounts[id]), 0.75) / total;
+    CHECK(head.noise_probability(static_cast<std::int64_t>(id)) ==
+          Approx(expected).margin(1e-8));
+  }
+  // And the draws follow the table: 2M draws, each frequency within 5 standard errors.
+  Word2VecRng rng(11);
+  std::vector<double> seen(kCounts.size(), 0);
+  const int draws = 2000000;
+  for (int i = 0; i < draws; ++i) seen[static_cast<std::size_t>(head.sample(rng))] += 1;
+  for (std::size_t id = 0; id < kCounts.size(); ++id) {
+    const double p = std::pow(static_cast<double>(kCounts[id]), 0.75) / total;
+    const double error = std::sqrt(p * (1 - p) / draws);
+    CHECK(std::abs(seen[id] / draws - p) <= 5 * error + 1e-9);
+    if (kCounts[id] == 0) CHECK(seen[id] == 0);
+  }
+}
+
+TEST_CASE("Huffman codes match a hand-built tree", "[word2vec]") {
+  // a:5 b:3 c:1 d:1 -> merge c+d (d first, so c takes branch 1), then {cd}+b, then a+{bcd}.
+  auto paths = lmforge::build_huffman_tree({5, 3, 1, 1});
+  REQUIRE(paths.size() == 4);
+  using Nodes = std::vector<std::int32_t>;
+  using Codes = std::vector<std::uint8_t>;
+  CHECK(paths[0].nodes == Nodes{2});
+  CHECK(paths[0].codes == Codes{1});
+  CHECK(paths[1].nodes == Nodes{2, 1});
+  CHECK(paths[1].codes == Codes{0, 1});
+  CHECK(paths[2].nodes == Nodes{2, 1, 0});
+  CHECK(paths[2].codes == Codes{0, 0, 1});
+  CHECK(paths[3].nodes == Nodes{2, 1, 0});
+  CHECK(paths[3].codes == Codes{0, 0, 0});
+}
+
+TEST_CASE("Huffman codes are prefix-free, complete and shorter for frequent words",
+          "[word2vec]") {
+  std::mt19937 gen(5);
+  std::vector<std::int64_t> counts(300);
+  for (auto& c : counts) c = static_cast<std::int64_t>(std::exp(std::uniform_real_distribution<>(0, 12)(gen)));
+  counts[0] = counts[1] = 0;  // specials
+  auto paths = lmforge::build_huffman_tree(counts);
+  const auto vocab = static_cast<std::int32_t>(counts.size());
+  std::set<std::vector<std::uint8_t>> codes;
+  double kraft = 0;
+  for (const auto& path : paths) {
+    REQUIRE(!path.codes.empty());
+    REQUIRE(path.codes.size() == path.nodes.size());
+    CHECK(path.nodes.front() == vocab - 2);  // the root
+    for (auto node : path.nodes) CHECK((node >= 0 && node < vocab - 1));
+    codes.insert(path.codes);
+    kraft += std::pow(2.0, -static_cast<double>(path.codes.size()));
+  }
+  CHECK(codes.size() == paths.size());
+  CHECK(kraft == Approx(1.0));  // a full binary tree: no code wasted
+  for (const auto& a : codes) {
+    for (const auto& b : codes) {
+      if (a.size() < b.size()) CHECK(!std::equal(a.begin(), a.end(), b.begin()));
+    }
+  }
+  for (std::size_t i = 0; i < counts.size(); ++i) {
+    for (std::size_t j = 0; j < counts.size(); ++j) {
+      if (counts[i] > counts[j]) CHECK(paths[i].codes.size() <= paths[j].codes.size());
+    }
+  }
+  // The same inner node always means the same decision point: its depth is fixed.
+  std::map<std::int32_t, std::size_t> depth;
+  for (const auto& path : paths) {
+    for (std::size_t d = 0; d < path.nodes.size(); ++d) {
+      auto [it, inserted] = depth.emplace(path.nodes[d], d);
+      CHECK(it->second == d);
+    }
+  }
+  CHECK(depth.size() == counts.size() - 1);
+}
+
+TEST_CASE("hierarchical softmax forward is a normalised distribution", "[word2vec]") {
+  HierarchicalSoftmaxHead head(lmforge::NoOptions{}, head_context(6, 11));
+  head.prepare(kCounts);
+  {
+    torch::NoGradGuard no_grad;
+    head.weight().copy_(torch::randn_like(head.weight()));
+  }
+  torch::Tensor log_probs = head.forward(features_of(torch::randn({6})));
+  CHECK(log_probs.sizes() == torch::IntArrayRef({1, 1, 11}));
+  CHECK(log_probs.exp().sum().item<double>() == Approx(1.0).epsilon(1e-5));
+}
+
+TEST_CASE("fused updates equal -lr times autograd's gradients", "[word2vec]") {
+  const float lr = 0.5f;
+  SECTION("softmax") {
+    TestSoftmax head(lmforge::SoftmaxHeadOptions{}, head_context(5, 9));
+    head.counts.assign(9, 1);
+    head.prepare_for_test();
+    auto [fused, reference] = compare_with_autograd(head, 4, lr, 1e-5);
+    CHECK(fused == Approx(reference).epsilon(1e-5));
+  }
+  SECTION("hierarchical softmax") {
+    // The fused path reads sigmoid from a 1024-entry table: about 1e-3 from exact.
+    TestHierarchicalSoftmax head(lmforge::NoOptions{}, head_context(5, 11));
+    head.counts = kCounts;
+    head.prepare_for_test();
+    auto [fused, reference] = compare_with_autograd(head, 6, lr, 3e-3);
+    CHECK(fused == Approx(reference).epsilon(1e-2));
+  }
+  SECTION("negative sampling") {
+    // One noise word that can only be word 5: the fused and autograd losses see the same pair.
+    lmforge::NegativeSamplingOptions options;
+    options.negative = 1;
+    TestNegativeSampling head(options, head_context(5, 11));
+    head.counts = std::vector<std::int64_t>(11, 0);
+    head.counts[5] = 10;
+    head.prepare_for_test();
+    auto [fused, reference] = compare_with_autograd(head, 7, lr, 3e-3);
+    CHECK(fused == Approx(reference).epsilon(1e-2));
+  }
+}
+
+TEST_CASE("repeated fused updates lower the loss for every head", "[word2vec]") {
+  const std::int64_t dim = 8, vocab = 11;
+  std::vector<std::shared_ptr<lmforge::Word2VecHead>> heads = {
+      std::make_shared<NegativeSamplingHead>(lmforge::NegativeSamplingOptions{},
+                                             head_context(dim, vocab)),
+      std::make_shared<HierarchicalSoftmaxHead>(lmforge::NoOptions{}, head_context(dim, vocab)),
+      std::make_shared<SoftmaxHead>(lmforge::SoftmaxHeadOptions{}, head_context(dim, vocab))};
+  for (auto& head : heads) {
+    head->prepare(kCounts);
+    torch::manual_seed(1);
+    // Four fixed inputs, each with its own target; inputs are trained too, as in word2vec.
+    torch::Tensor inputs = torch::randn({4, dim}) * 0.5;
+    const std::vector<std::int64_t> targets = {4, 5, 6, 10};
+    Word2VecRng rng(3);
+    auto epoch_loss = [&](float lr) {
+      double total = 0;
+      std::vector<float> update(dim);
+      for (std::int64_t i = 0; i < 4; ++i) {
+        std::fill(update.begin(), update.end(), 0.0f);
+        float* h = inputs[i].data_ptr<float>();
+        total += head->update(h, targets[static_cast<std::size_t>(i)], lr, update.data(), rng);
+        for (std::int64_t d = 0; d < dim; ++d) h[d] += update[static_cast<std::size_t>(d)];
+      }
+      return total / 4;
+    };
+    const double first = epoch_loss(0.1f);
+    double last = first;
+    for (int e = 0; e < 200; ++e) last = epoch_loss(0.1f);
+    CHECK(last < 0.5 * first);
+  }
+}
+
+TEST_CASE("cbow and skipgram backbones: shapes, masking and word2vec's initialisation",
+          "[word2vec]") {
+  lmforge::BackboneContext context;
+  context.vocab_size = 30;
+  lmforge::CbowOptions cbow_options;
+  cbow_options.dim = 10;
+  lmforge::CbowBackbone cbow(cbow_options, context);
+  CHECK(cbow.input_embedding().sizes() == torch::IntArrayRef({30, 10}));
+  CHECK(cbow.input_embedding().abs().max().item<double>() <= 0.05);
+  CHECK(cbow.word2vec_mode() == lmforge::Word2VecMode::kCbow);
+  torch::Tensor tokens = torch::tensor({{4, 5, 6, 7}, {8, 9, 0, 0}});
+  torch::Tensor mask = tokens != 0;
+  auto out = cbow.forward(lmforge::BackboneInput{tokens, mask, {}});
+  CHECK(out.sequence.sizes() == torch::IntArrayRef({2, 1, 10}));
+  torch::Tensor table = cbow.input_embedding();
+  CHECK(torch::allclose(out.sequence[1][0], (table[8] + table[9]) / 2));
+  CHECK(cbow.layer_groups().size() == 1);
+  CHECK(cbow.named_parameters().contains("embedding"));
+
+  lmforge::SkipGramOptions sg_options;
+  sg_options.dim = 10;
+  lmforge::SkipGramBackbone skipgram(sg_options, context);
+  CHECK(skipgram.word2vec_mode() == lmforge::Word2VecMode::kSkipGram);
+  auto sg = skipgram.forward(lmforge::BackboneInput{tokens, {}, {}});
+  CHECK(sg.sequence.sizes() == torch::IntArrayRef({2, 4, 10}));
+  CHECK(torch::equal(sg.sequence[0][1], skipgram.input_embedding()[5]));
+}
+
+TEST_CASE("the text stream read in steps gives every line once", "[word2vec]") {
+  TempDir dir;
+  fs::create_directories(dir.path / "books");
+  dir.file("books/a.txt", "The cat sat.\nOn the mat!\n\nA new paragraph\n");
+  dir.file("books/b.txt", "no trailing newline, here");
+  dir.file("books/c.txt", "");
+  dir.file("books/d.txt", std::string(5000, 'x') + " long\n\n\nend of d\n");
+  dir.file("books/notes.md", "not a .txt file");
+  TextCorpus corpus((dir.path / "books").string(), "test");
+  REQUIRE(corpus.files().size() == 4);
+  std::string whole;
+  corpus.read_lines(0, corpus.size(), whole);
+  CHECK(whole == "The cat sat.\nOn the mat!\n\nA new paragraph\n\nno trailing newline, here\n\n" +
+                     std::string(5000, 'x') + " long\n\n\nend of d\n\n");
+  auto tok = tokenizer();
+  auto count_tokens = [&](const std::string& text) {
+    std::int64_t n = 0;
+    TextCorpus::split_lines(text, [&](std::string_view line) { n += tok.split(line).size(); });
+    return n;
+  };
+  for (std::int64_t step : {1, 3, 7, 64, 1000, 4999, 5001, 100000}) {
+    std::string pieces;
+    for (std::int64_t begin = 0; begin < corpus.size(); begin += step) {
+      corpus.read_lines(begin, begin + step, pieces);
+    }
+    CHECK(pieces == whole);
+  }
+  std::int64_t streamed = 0;
+  corpus.for_each_line([&](std::string_view line) { streamed += tok.split(line).size(); });
+  CHECK(streamed == count_tokens(whole));
+
+  // A glob selects the same files.
+  TextCorpus globbed((dir.path / "books" / "*.txt").string(), "test");
+  CHECK(globbed.files() == corpus.files());
+  CHECK_THROWS_AS(TextCorpus((dir.path / "missing.txt").string(), "test"), lmforge::DataError);
+  CHECK_THROWS_AS(TextCorpus((dir.path / "books" / "*.csv").string(), "test"),
+                  lmforge::DataError);
+}
+
+namespace {
+
+// Sentences are random walks over 20 slots, slot s going on to s+1 or s+7 (mod 20); every slot
+// is filled by one of two words at random. The two words of a slot share every context, and no
+// two slots share their neighbours, so a good embedding makes each pair mutual nearest neighbours.
+std::string planted_corpus(int sentences, unsigned seed) {
+  std::mt19937 gen(seed);
+  const int slots = 20;
+  std::vector<std::array<int, 2>> next(slots);
+  for (int s = 0; s < slots; ++s) next[static_cast<std::size_t>(s)] = {(s + 1) % slots, (s + 7) % slots};
+  std::string text;
+  for (int s = 0; s < sentences; ++s) {
+    int slot = static_cast<int>(gen() % slots);
+    for (int i = 0; i < 12; ++i) {
+      text += (gen() % 2 ? "a" : "b") + std::to_string(slot) + (i == 11 ? "\n" : " ");
+      slot = next[static_cast<std::size_t>(slot)][gen() % 2];
+    }
+  }
+  return text;
+}
+
+struct Trained {
+  lmforge::Vocabulary vocabulary;
+  torch::Tensor vectors;
+  std::vector<double> losses;
+  std::int64_t tokens = 0;
+};
+
+template <class BackboneT, class HeadT>
+Trained train(const std::string& path, const lmforge::Word2VecTaskOptions& options,
+              typename HeadT::Options head_options, const fs::path& dir) {
+  auto tok = tokenizer();
+  Word2VecTask task(options, task_context(dir));
+  task.prepare(tok, true);
+  typename BackboneT::Options backbone_options;
+  backbone_options.dim = 24;
+  lmforge::BackboneContext context;
+  context.vocab_size = tok.vocabulary().size();
+  torch::manual_seed(2);
+  auto backbone = std::make_shared<BackboneT>(backbone_options, context);
+  auto head = std::make_shared<HeadT>(head_options, head_context(24, task.num_outputs()));
+  lmforge::Model model(backbone, head);
+  Trained out{tok.vocabulary(), {}, {}, 0};
+  for (std::int64_t epoch = 0; epoch < options.epochs; ++epoch) {
+    task.start_epoch(epoch);
+    for (std::int64_t step = 0; step < task.steps_per_epoch(); ++step) {
+      auto result = task.train_step(model, step);
+      CHECK(result.updated);
+      out.losses.push_back(result.loss.item<double>());
+      out.tokens += result.tokens;
+    }
+  }
+  out.vectors = backbone->input_embedding().detach().clone();
+  return out;
+}
+
+// How many of the 20 planted pairs are each other's nearest neighbour by cosine.
+int mutual_pairs(const Trained& t) {
+  torch::Tensor unit = t.vectors / t.vectors.norm(2, 1, true).clamp_min(1e-8);
+  torch::Tensor cosine = unit.matmul(unit.t());
+  cosine.fill_diagonal_(-2);
+  cosine.narrow(0, 0, 4).fill_(-2);  // specials are never neighbours
+  cosine.narrow(1, 0, 4).fill_(-2);
+  torch::Tensor nearest = cosine.argmax(1);
+  int found = 0;
+  for (int slot = 0; slot < 20; ++slot) {
+    const auto a = t.vocabulary.id("a" + std::to_string(slot));
+    const auto b = t.vocabulary.id("b" + std::to_string(slot));
+    if (nearest[a].item<std::int64_t>() == b && nearest[b].item<std::int64_t>() == a) ++found;
+  }
+  return found;
+}
+
+lmforge::Word2VecTaskOptions planted_options(const std::string& path) {
+  lmforge::Word2VecTaskOptions options;
+  options.train = path;
+  options.window = 2;
+  options.sample = 0;  // 40 words, all frequent: subsampling would drop most of them
+  options.words_per_step = 20000;
+  options.threads = 2;
+  options.epochs = 2;
+  return options;
+}
+
+}  // namespace
+
+TEST_CASE("training finds planted synonyms: CBOW with negative sampling", "[word2vec]") {
+  TempDir dir;
+  const std::string path = dir.file("planted.txt", planted_corpus(15000, 1));
+  Trained t = train<lmforge::CbowBackbone, NegativeSamplingHead>(
+      path, planted_options(path), lmforge::NegativeSamplingOptions{}, dir.path);
+  CHECK(mutual_pairs(t) == 20);
+  CHECK(t.tokens == 15000 * 12 * 2);
+  CHECK(t.losses.back() < t.losses.front());
+}
+
+TEST_CASE("training finds planted synonyms: skip-gram with hierarchical softmax",
+          "[word2vec]") {
+  TempDir dir;
+  const std::string path = dir.file("planted.txt", planted_corpus(15000, 2));
+  Trained t = train<lmforge::SkipGramBackbone, HierarchicalSoftmaxHead>(
+      path, planted_options(path), lmforge::NoOptions{}, dir.path);
+  CHECK(mutual_pairs(t) == 20);
+  CHECK(t.losses.back() < t.losses.front());
+}
+
+TEST_CASE("training finds planted synonyms: CBOW with the full softmax", "[word2vec]") {
+  TempDir dir;
+  const std::string path = dir.file("planted.txt", planted_corpus(15000, 3));
+  Trained t = train<lmforge::CbowBackbone, SoftmaxHead>(path, planted_options(path),
+                                                        lmforge::SoftmaxHeadOptions{}, dir.path);
+  CHECK(mutual_pairs(t) == 20);
+}
+
+TEST_CASE("one worker thread makes a run reproducible", "[word2vec]") {
+  TempDir dir;
+  const std::string path = dir.file("planted.txt", planted_corpus(3000, 4));
+  auto options = planted_options(path);
+  options.threads = 1;
+  Trained a = train<lmforge::SkipGramBackbone, NegativeSamplingHead>(
+      path, options, lmforge::NegativeSamplingOptions{}, dir.path);
+  Trained b = train<lmforge::SkipGramBackbone, NegativeSamplingHead>(
+      path, options, lmforge::NegativeSamplingOptions{}, dir.path);
+  CHECK(torch::equal(a.vectors, b.vectors));
+  CHECK(a.losses == b.losses);
+}
+
+TEST_CASE("steps cover the text: their token counts add up to the whole", "[word2vec]") {
+  TempDir dir;
+  std::string text;
+  for (int i = 0; i < 10000; ++i) text += "Line " + std::to_string(i % 50) + ", of words!\n";
+  const std::string path = dir.file("text.txt", text);
+  auto tok = tokenizer();
+  std::int64_t whole = 0;
+  TextCorpus::split_lines(text, [&](std::string_view line) { whole += tok.split(line).size(); });
+  auto options = planted_options(path);
+  options.words_per_step = 1000;  // below the 64 KiB floor: steps are 64 KiB
+  options.epochs = 1;
+  Trained t = train<lmforge::CbowBackbone, NegativeSamplingHead>(
+      path, options, lmforge::NegativeSamplingOptions{}, dir.path);
+  CHECK(t.tokens == whole);
+  CHECK(t.losses.size() == (text.size() + (64 << 10) - 1) / (64 << 10));
+}
+
+TEST_CASE("write_tokenized writes the sentences the model sees", "[word2vec]") {
+  TempDir dir;
+  const std::string path = dir.file("text.txt", "The Cat sat.\nOn the mat!\n\nNew paragraph\n");
+  for (std::string mode : {"line", "paragraph"}) {
+    lmforge::Word2VecTaskOptions options;
+    options.train = path;
+    options.sentences = mode;
+    options.write_tokenized = (dir.path / ("out_" + mode + ".txt")).string();
+    Word2VecTask task(options, task_context(dir.path));
+    auto tok = tokenizer();
+    task.prepare(tok, true);
+    std::ifstream in(options.write_tokenized);
+    std::string written((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    CHECK(written == (mode == "line" ? "the cat sat .\non the mat !\nnew paragraph\n"
+                                     : "the cat sat . on the mat !\nnew paragraph\n"));
+  }
+}
+
+TEST_CASE("the word2vec task refuses bad input with one clear error", "[word2vec]") {
+  TempDir dir;
+  const std::string path = dir.file("text.txt", planted_corpus(100, 5));
+  auto tok = tokenizer();
+  SECTION("a backbone that is not word2vec's") {
+    Word2VecTask task(planted_options(path), task_context(dir.path));
+    task.prepare(tok, true);
+    lmforge::LstmOptions lstm;
+    lstm.embedding_dim = lstm.hidden_size = 8;
+    lstm.layers = 1;
+    lmforge::BackboneContext context;
+    context.vocab_size = task.num_outputs();
+    auto backbone = std::make_shared<lmforge::LstmBackbone>(lstm, context);
+    auto head = std::make_shared<NegativeSamplingHead>(lmforge::NegativeSamplingOptions{},
+                                                       head_context(8, task.num_outputs()));
+    lmforge::Model model(backbone, head);
+    task.start_epoch(0);
+    CHECK_THROWS_WITH(task.train_step(model, 0), Catch::Contains("cbow or skipgram"));
+  }
+  SECTION("an empty file") {
+    Word2VecTask task(planted_options(dir.file("empty.txt", "")), task_context(dir.path));
+    CHECK_THROWS_AS(task.prepare(tok, true), lmforge::DataError);
+  }
+  SECTION("no word reaches min_count") {
+    auto strict = tokenizer(1000000);
+    Word2VecTask task(planted_options(path), task_context(dir.path));
+    CHECK_THROWS_WITH(task.prepare(strict, true), Catch::Contains("min_count"));
+  }
+  SECTION("a missing evaluation file") {
+    auto options = planted_options(path);
+    options.analogy = (dir.path / "nope.txt").string();
+    Word2VecTask task(options, task_context(dir.path));
+    CHECK_THROWS_AS(task.prepare(tok, true), lmforge::DataError);
+  }
+  SECTION("more trainer epochs than the learning rate decays over") {
+    Word2VecTask task(planted_options(path), task_context(dir.path));
+    task.prepare(tok, true);
+    CHECK_THROWS_AS(task.start_epoch(2), lmforge::ConfigError);
+  }
+}
+
+TEST_CASE("evaluation reports analogy accuracy and similarity correlation", "[word2vec]") {
+  TempDir dir;
+  const std::string path = dir.file("planted.txt", planted_corpus(15000, 6));
+  auto options = planted_options(path);
+  // Pairs of slots: a_i : b_i :: a_j : b_j holds only by chance, so accuracy is merely defined.
+  options.analogy = dir.file("analogy.txt", ": planted\na1 b1 a2 b2\na3 b3 a4 b4\nzz b1 a2 b2\n");
+  options.similarity = {dir.file("sim.tsv", "a1\tb1\t10\na1\ta2\t1\na2\tb2\t10\nb3\ta7\t1\n")};
+  auto tok = tokenizer();
+  Word2VecTask task(options, task_context(dir.path));
+  task.prepare(tok, true);
+  CHECK(task.eval_splits() == std::vector<std::string>{"valid"});
+  CHECK(task.primary_metric() == "analogy_accuracy");
+  lmforge::CbowOptions cbow;
+  cbow.dim = 24;
+  lmforge::BackboneContext context;
+  context.vocab_size = task.num_outputs();
+  auto backbone = std::make_shared<lmforge::CbowBackbone>(cbow, context);
+  auto head = std::make_shared<NegativeSamplingHead>(lmforge::NegativeSamplingOptions{},
+                                                     head_context(24, task.num_outputs()));
+  lmforge::Model model(backbone, head);
+  for (std::int64_t epoch = 0; epoch < 2; ++epoch) {
+    task.start_epoch(epoch);
+    for (std::int64_t step = 0; step < task.steps_per_epoch(); ++step) task.train_step(model, step);
+  }
+  auto metrics = task.evaluate(model, "valid");
+  CHECK(metrics.at("analogy_total") == 2);
+  CHECK((metrics.at("analogy_accuracy") >= 0 && metrics.at("analogy_accuracy") <= 1));
+  // Pairs that share contexts are rated similar, the others not; ranks within each group are
+  // arbitrary, which caps the correlation at 0.89.
+  CHECK(metrics.at("spearman.sim") > 0.8);
+}

@@ -1,0 +1,566 @@
+// End-to-end tests of the real `lmforge` executable: one-line errors with exit codes, plugin
+// discovery, the quickstart recipe's results, generation, exact resume after SIGKILL and Ctrl-C.
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <random>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+extern char** environ;
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    std::random_device rd;
+    path = fs::temp_directory_path() / ("lmforge_cli_test_" + std::to_string(rd()));
+    fs::create_directories(path);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+  std::string file(const std::string& name, const std::string& content) const {
+    fs::path p = path / name;
+    fs::create_directories(p.parent_path());
+    std::ofstream(p, std::ios::binary) << content;
+    return p.string();
+  }
+  std::string str(const std::string& name = "") const { return (path / name).string(); }
+};
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::stringstream s(text);
+  std::string line;
+  while (std::getline(s, line)) {
+    if (!line.empty()) lines.push_back(line);
+  }
+  return lines;
+}
+
+/// A running `lmforge` with stdout/stderr going to files.
+class Cli {
+ public:
+  Cli(const std::vector<std::string>& args, const std::string& log_prefix)
+      : out_(log_prefix + ".out"), err_(log_prefix + ".err") {
+    std::vector<std::string> argv_strings{LMFORGE_CLI};
+    argv_strings.insert(argv_strings.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& a : argv_strings) argv.push_back(a.data());
+    argv.push_back(nullptr);
+
+    posix_spawn_file_actions_t files;
+    posix_spawn_file_actions_init(&files);
+    posix_spawn_file_actions_addopen(&files, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&files, 1, out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&files, 2, err_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    // The child gets default SIGINT/SIGTERM handling and no blocked signals, whatever the test
+    // runner did with them.
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    sigset_t defaults, mask;
+    sigemptyset(&defaults);
+    sigaddset(&defaults, SIGINT);
+    sigaddset(&defaults, SIGTERM);
+    sigemptyset(&mask);
+    posix_spawnattr_setsigdefault(&attr, &defaults);
+    posix_spawnattr_setsigmask(&attr, &mask);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+    // With OMP_WAIT_POLICY already chosen the CLI does not re-execute itself: half the start-up.
+    std::vector<std::string> env_strings;
+    bool has_policy = false;
+    for (char** e = environ; *e; ++e) {
+      env_strings.emplace_back(*e);
+      has_policy |= env_strings.back().rfind("OMP_WAIT_POLICY=", 0) == 0;
+    }
+    if (!has_policy) env_strings.emplace_back("OMP_WAIT_POLICY=passive");
+    std::vector<char*> env;
+    for (auto& e : env_strings) env.push_back(e.data());
+    env.push_back(nullptr);
+    int rc = posix_spawn(&pid_, LMFORGE_CLI, &files, &attr, argv.data(), env.data());
+    posix_spawn_file_actions_destroy(&files);
+    posix_spawnattr_destroy(&attr);
+    REQUIRE(rc == 0);
+  }
+  ~Cli() {
+    if (pid_ > 0 && !exited_) {
+      ::kill(pid_, SIGKILL);
+      int status = 0;
+      waitpid(pid_, &status, 0);
+    }
+  }
+  /// Exit code (128 + signal when killed); fails the test after `timeout`.
+  int wait(std::chrono::seconds timeout = std::chrono::seconds(240)) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!exited_) {
+      if (poll()) break;
+      if (std::chrono::steady_clock::now() > deadline) {
+        ::kill(pid_, SIGKILL);
+        FAIL("lmforge did not finish in time; stderr: " << err());
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return code_;
+  }
+  /// True once the process has exited.
+  bool poll() {
+    if (exited_) return true;
+    int status = 0;
+    pid_t r = waitpid(pid_, &status, WNOHANG);
+    if (r == pid_) {
+      exited_ = true;
+      code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    }
+    return exited_;
+  }
+  void signal(int sig) {
+    REQUIRE_FALSE(poll());
+    REQUIRE(::kill(pid_, sig) == 0);
+  }
+  std::string out() const { return read_file(out_); }
+  std::string err() const { return read_file(err_); }
+
+ private:
+  std::string out_, err_;
+  pid_t pid_ = -1;
+  bool exited_ = false;
+  int code_ = -1;
+};
+
+struct Finished {
+  int code;
+  std::string out;
+  std::string err;
+};
+
+Finished run_cli(const std::vector<std::string>& args, const std::string& log_prefix) {
+  Cli cli(args, log_prefix);
+  int code = cli.wait();
+  return Finished{code, cli.out(), cli.err()};
+}
+
+/// One metrics.jsonl record: key -> value as written (strings unquoted). Enough for the flat
+/// objects the trainer writes.
+using Record = std::map<std::string, std::string>;
+
+Record parse_record(const std::string& line) {
+  Record record;
+  std::size_t i = 0;
+  auto read_string = [&]() {
+    std::string s;
+    ++i;  // opening quote
+    while (i < line.size() && line[i] != '"') {
+      if (line[i] == '\\' && i + 1 < line.size()) s += line[i++];
+      s += line[i++];
+    }
+    ++i;  // closing quote
+    return s;
+  };
+  while (i < line.size()) {
+    while (i < line.size() && line[i] != '"') ++i;
+    if (i >= line.size()) break;
+    std::string key = read_string();
+    while (i < line.size() && (line[i] == ':' || line[i] == ' ')) ++i;
+    std::string value;
+    if (i < line.size() && line[i] == '"') {
+      value = read_string();
+    } else {
+      while (i < line.size() && line[i] != ',' && line[i] != '}') value += line[i++];
+    }
+    record[key] = value;
+  }
+  return record;
+}
+
+std::vector<Record> read_metrics(const std::string& path) {
+  std::vector<Record> records;
+  for (const auto& line : lines_of(read_file(path))) records.push_back(parse_record(line));
+  return records;
+}
+
+/// The last record of `split` (e.g. "test") in a metrics log.
+Record last_of(const std::vector<Record>& records, const std::string& split) {
+  for (auto it = records.rbegin(); it != records.rend(); ++it) {
+    auto s = it->find("split");
+    if (s != it->end() && s->second == split) return *it;
+  }
+  FAIL("no '" << split << "' record in the metrics log");
+  return {};
+}
+
+double number(const Record& record, const std::string& key) {
+  auto it = record.find(key);
+  REQUIRE(it != record.end());
+  return std::stod(it->second);
+}
+
+/// Records without the fields that measure time or memory.
+std::vector<Record> without_timing(std::vector<Record> records) {
+  for (auto& r : records) {
+    r.erase("tokens_per_sec");
+    r.erase("train_seconds");
+    r.erase("peak_rss_mib");
+  }
+  return records;
+}
+
+std::size_t count_train_records(const std::string& metrics_path) {
+  std::size_t n = 0;
+  for (const auto& line : lines_of(read_file(metrics_path))) {
+    n += line.find("\"split\": \"train\"") != std::string::npos;
+  }
+  return n;
+}
+
+/// Waits (up to a limit) until `ready()`; false if the process ended first.
+template <class Ready>
+bool wait_until(Cli& cli, Ready ready, std::chrono::seconds timeout = std::chrono::seconds(120)) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (ready()) return true;
+    if (cli.poll()) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
+}
+
+/// A small LM recipe on generated toy-grammar data: 2 epochs, a checkpoint every 7 steps, a train
+/// record every step, a validation every 40 steps, dropout (so the RNG state matters), one thread.
+std::string resume_recipe(const TempDir& dir) {
+  return dir.file("resume.yaml",
+                  "name: resume\n"
+                  "seed: 11\n"
+                  "threads: 1\n"
+                  "generate_data: {type: toy_grammar, sentences: 3000, seed: 5}\n"
+                  "stages:\n"
+                  "  - name: lm\n"
+                  "    task:\n"
+                  "      type: language_modeling\n"
+                  "      train: ${run}/data/train.txt\n"
+                  "      valid: ${run}/data/valid.txt\n"
+                  "      test: ${run}/data/test.txt\n"
+                  "      bptt: 10\n"
+                  "    tokenizer: {type: word, lowercase: true}\n"
+                  "    backbone: {type: lstm, embedding_dim: 32, hidden_size: 48, layers: 2, "
+                  "dropout: 0.2}\n"
+                  "    head: {type: lm, tie_weights: true}\n"
+                  "    train:\n"
+                  "      epochs: 2\n"
+                  "      batch_size: 8\n"
+                  "      optimizer: {type: adamw, lr: 3e-3, weight_decay: 0.01}\n"
+                  "      schedule: {type: cosine, warmup_steps: 10}\n"
+                  "      clip_grad_norm: 0.5\n"
+                  "      checkpoint_every: 7\n"
+                  "      eval_every: 40\n"
+                  "      log_every: 1\n"
+                  "      keep_checkpoints: 2\n");
+}
+
+std::string greedy_sample(const std::string& stage_dir, const std::string& log_prefix) {
+  auto r = run_cli(
+      {"generate", stage_dir, "--prompt", "the movie", "--max-tokens", "8", "--temperature", "0"},
+      log_prefix);
+  REQUIRE(r.code == 0);
+  return r.out;
+}
+
+}  // namespace
+
+TEST_CASE("cli: a misspelt recipe option is one line naming file:line:col, exit 2", "[cli][e2e]") {
+  TempDir dir;
+  std::string recipe = dir.file("typo.yaml",
+                                "name: typo\n"
+                                "stages:\n"
+                                "  - name: s\n"
+                                "    task: {type: language_modeling, train: /nonexistent.txt}\n"
+                                "    backbone: {type: lstm}\n"
+                                "    head: lm\n"
+                                "    train:\n"
+                                "      epochs: 1\n"
+                                "      bacth_size: 8\n");
+  for (const char* command : {"run", "validate"}) {
+    auto r = run_cli({command, recipe, "--out", dir.str("out")}, dir.str(command));
+    INFO(command << " stderr: " << r.err);
+    CHECK(r.code == 2);
+    auto lines = lines_of(r.err);
+    REQUIRE(lines.size() == 1);
+    CHECK_THAT(lines[0], Catch::Contains(recipe + ":9:7"));
+    CHECK_THAT(lines[0], Catch::Contains("bacth_size"));
+    CHECK_THAT(lines[0], Catch::Contains("did you mean 'batch_size'?"));
+    CHECK_FALSE(fs::exists(dir.path / "out" / "typo"));  // nothing was started
+  }
+
+  // The same for a plugin's option (checked against the loaded plugin's declaration) and a
+  // missing data file (exit 2 too, naming the option).
+  std::string plugin_typo =
+      dir.file("plugin_typo.yaml",
+               "name: typo2\n"
+               "stages:\n"
+               "  - name: s\n"
+               "    task: {type: language_modeling, train: /nonexistent.txt}\n"
+               "    backbone: {type: lstm, hiden_size: 8}\n"
+               "    head: lm\n");
+  auto r = run_cli({"validate", plugin_typo}, dir.str("plugin_typo"));
+  INFO(r.err);
+  CHECK(r.code == 2);
+  REQUIRE(lines_of(r.err).size() == 1);
+  CHECK_THAT(r.err, Catch::Contains(plugin_typo + ":5:28"));
+  CHECK_THAT(r.err, Catch::Contains("did you mean 'hidden_size'?"));
+
+  std::string missing = dir.file("missing.yaml",
+                                 "name: typo3\n"
+                                 "stages:\n"
+                                 "  - name: s\n"
+                                 "    task: {type: language_modeling, train: /nonexistent.txt}\n"
+                                 "    backbone: {type: lstm}\n"
+                                 "    head: lm\n");
+  auto m = run_cli({"validate", missing}, dir.str("missing"));
+  INFO(m.err);
+  CHECK(m.code == 2);
+  REQUIRE(lines_of(m.err).size() == 1);
+  CHECK_THAT(m.err, Catch::Contains("task.train"));
+  CHECK_THAT(m.err, Catch::Contains("/nonexistent.txt"));
+
+  // Command-line mistakes are usage errors too.
+  auto unknown = run_cli({"rnu"}, dir.str("rnu"));
+  CHECK(unknown.code == 2);
+  CHECK_THAT(unknown.err, Catch::Contains("did you mean 'run'?"));
+  auto override_typo = run_cli({"validate", recipe, "stages.nope.train.epochs=1"}, dir.str("ov"));
+  CHECK(override_typo.code == 2);
+  CHECK(lines_of(override_typo.err).size() == 1);
+}
+
+TEST_CASE("cli: plugins lists the lstm backbone and the lm head from their own files",
+          "[cli][e2e]") {
+  TempDir dir;
+  auto r = run_cli({"plugins"}, dir.str("plugins"));
+  INFO(r.out << r.err);
+  REQUIRE(r.code == 0);
+  std::map<std::string, std::string> from;  // "kind name" -> FROM column
+  for (const auto& line : lines_of(r.out)) {
+    std::stringstream s(line);
+    std::string kind, name, source;
+    s >> kind >> name >> source;
+    from[kind + " " + name] = source;
+  }
+  REQUIRE(from.count("backbone lstm"));
+  REQUIRE(from.count("head lm"));
+  REQUIRE(from.count("head classifier"));
+  CHECK_THAT(from["backbone lstm"], Catch::EndsWith(".so"));
+  CHECK_THAT(from["head lm"], Catch::EndsWith(".so"));
+  CHECK(from["backbone lstm"] != from["head lm"]);
+  CHECK(from["tokenizer word"] == "built-in");
+  CHECK(from["task language_modeling"] == "built-in");
+
+  // --describe documents a plugin's options with defaults and constraints.
+  auto d = run_cli({"plugins", "--describe", "lstm"}, dir.str("describe"));
+  INFO(d.out << d.err);
+  REQUIRE(d.code == 0);
+  CHECK_THAT(d.out, Catch::Contains("backbone 'lstm'"));
+  CHECK_THAT(d.out, Catch::Contains("hidden_size"));
+  CHECK_THAT(d.out, Catch::Contains("> 0"));
+  auto unknown = run_cli({"plugins", "--describe", "lstn"}, dir.str("describe_typo"));
+  CHECK(unknown.code == 2);
+  CHECK_THAT(unknown.err, Catch::Contains("did you mean 'lstm'?"));
+
+  // A plugin directory with a broken plugin in it: one line, exit 3.
+  auto broken = run_cli({"plugins", "--plugin-path",
+                         std::string(LMFORGE_TEST_PLUGIN_DIR) + "/test_plugin_wrong_abi.so"},
+                        dir.str("broken"));
+  INFO(broken.err);
+  CHECK(broken.code == 3);
+  CHECK(lines_of(broken.err).size() == 1);
+  CHECK_THAT(broken.err, Catch::Contains("ABI 999"));
+  // And a good extra plugin shows up with its file.
+  auto good = run_cli({"plugins", "--plugin-path",
+                       std::string(LMFORGE_TEST_PLUGIN_DIR) + "/test_plugin_good_tokenizer.so"},
+                      dir.str("good"));
+  REQUIRE(good.code == 0);
+  CHECK_THAT(good.out, Catch::Contains("test_plugin_good_tokenizer.so"));
+}
+
+TEST_CASE("cli: the quickstart recipe learns, fine-tunes and generates", "[cli][e2e][slow]") {
+  TempDir dir;
+  std::string recipe = std::string(LMFORGE_SOURCE_DIR) + "/recipes/quickstart.yaml";
+  auto r = run_cli({"run", recipe, "--out", dir.str("out")}, dir.str("quickstart"));
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  fs::path run = dir.path / "out" / "quickstart";
+  CHECK(fs::exists(run / "recipe.yaml"));
+  for (const char* stage : {"pretrain", "classify", "classify_from_scratch"}) {
+    CHECK(fs::exists(run / stage / "done"));
+  }
+
+  auto pretrain = read_metrics((run / "pretrain" / "metrics.jsonl").string());
+  Record test = last_of(pretrain, "test");
+  double ppl = number(test, "ppl");
+  double unigram = number(test, "unigram_ppl");
+  INFO("test ppl " << ppl << ", unigram ppl " << unigram);
+  CHECK(ppl < 0.5 * unigram);
+  CHECK(ppl > 1.0);
+
+  for (const char* stage : {"classify", "classify_from_scratch"}) {
+    auto metrics = read_metrics((run / stage / "metrics.jsonl").string());
+    double accuracy = number(last_of(metrics, "test"), "accuracy");
+    INFO(stage << " test accuracy " << accuracy);
+    CHECK(accuracy > 0.6);
+  }
+  // The summary prints the majority-class baseline; the fine-tuned classifier beats it.
+  auto summary = r.out.find("classify: test accuracy ");
+  REQUIRE(summary != std::string::npos);
+  auto baseline_at = r.out.find("majority-class baseline ", summary);
+  REQUIRE(baseline_at != std::string::npos);
+  double baseline = std::stod(r.out.substr(baseline_at + 24));
+  double accuracy = std::stod(r.out.substr(summary + 24));
+  CHECK(accuracy > baseline + 0.1);
+
+  // Generation: text after the prompt, the same for the same seed.
+  std::string stage = (run / "pretrain").string();
+  auto sample = [&](const std::string& seed, const std::string& name) {
+    auto g =
+        run_cli({"generate", stage, "--prompt", "the movie", "--max-tokens", "5", "--seed", seed},
+                dir.str(name));
+    INFO(g.err);
+    REQUIRE(g.code == 0);
+    return g.out;
+  };
+  std::string first = sample("1", "gen1");
+  INFO("generated: " << first);
+  CHECK_THAT(first, Catch::StartsWith("the movie "));
+  CHECK(first.size() > std::string("the movie \n").size());
+  CHECK(sample("1", "gen1b") == first);
+  std::set<std::string> different{first};
+  for (const char* seed : {"2", "3"}) different.insert(sample(seed, "gen_other"));
+  CHECK(different.size() > 1);  // the seed matters
+  // A run directory (not a stage) picks its last stage with a checkpoint; a bad one is one line.
+  auto bad = run_cli({"generate", dir.str("nowhere"), "--prompt", "x"}, dir.str("gen_bad"));
+  CHECK(bad.code != 0);
+  CHECK(lines_of(bad.err).size() == 1);
+}
+
+TEST_CASE("cli: a run killed mid-epoch resumes to exactly the uninterrupted metrics",
+          "[cli][e2e][resume][slow]") {
+  TempDir dir;
+  std::string recipe = resume_recipe(dir);
+  // A: uninterrupted.
+  auto a = run_cli({"run", recipe, "--out", dir.str("a")}, dir.str("a"));
+  INFO(a.err);
+  REQUIRE(a.code == 0);
+  fs::path stage_a = dir.path / "a" / "resume" / "lm";
+  auto metrics_a = read_metrics((stage_a / "metrics.jsonl").string());
+  std::size_t train_records = 0;
+  for (const auto& m : metrics_a) train_records += m.count("split") && m.at("split") == "train";
+  REQUIRE(train_records >= 100);  // log_every 1: one per step
+
+  // B: SIGKILLed twice (in the first and in the second epoch), resumed each time.
+  fs::path stage_b = dir.path / "b" / "resume" / "lm";
+  std::string metrics_b = (stage_b / "metrics.jsonl").string();
+  fs::path latest = stage_b / "checkpoints" / "latest";
+  std::vector<std::size_t> kill_after{train_records / 4, train_records * 3 / 4};
+  for (std::size_t k = 0; k < kill_after.size(); ++k) {
+    std::vector<std::string> args{"run", recipe, "--out", dir.str("b")};
+    if (k > 0) args.push_back("--resume");
+    Cli b(args, dir.str("b" + std::to_string(k)));
+    bool reached = wait_until(
+        b, [&] { return fs::exists(latest) && count_train_records(metrics_b) >= kill_after[k]; });
+    INFO("stdout: " << b.out() << "\nstderr: " << b.err());
+    REQUIRE(reached);  // still running at the kill point
+    b.signal(SIGKILL);
+    CHECK(b.wait() == 128 + SIGKILL);
+    CHECK_FALSE(fs::exists(stage_b / "done"));
+  }
+  auto resumed = run_cli({"run", recipe, "--out", dir.str("b"), "--resume"}, dir.str("b_final"));
+  INFO(resumed.err);
+  REQUIRE(resumed.code == 0);
+  CHECK_THAT(resumed.out, Catch::Contains("resuming from"));
+  CHECK(fs::exists(stage_b / "done"));
+
+  auto metrics_resumed = read_metrics(metrics_b);
+  REQUIRE(metrics_resumed.size() == metrics_a.size());
+  auto expected = without_timing(metrics_a);
+  auto actual = without_timing(metrics_resumed);
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    INFO("record " << i);
+    CHECK(actual[i] == expected[i]);
+  }
+  // The final weights agree too: greedy samples from both runs are the same text.
+  CHECK(greedy_sample(stage_b.string(), dir.str("sample_b")) ==
+        greedy_sample(stage_a.string(), dir.str("sample_a")));
+  // A finished run resumed again does no more work and keeps its log.
+  auto again = run_cli({"run", recipe, "--out", dir.str("b"), "--resume"}, dir.str("b_again"));
+  REQUIRE(again.code == 0);
+  CHECK_THAT(again.out, Catch::Contains("already finished"));
+  CHECK(read_metrics(metrics_b).size() == metrics_a.size());
+}
+
+TEST_CASE("cli: Ctrl-C checkpoints and exits 130, then --resume finishes the run",
+          "[cli][e2e][resume][slow]") {
+  TempDir dir;
+  std::string recipe = resume_recipe(dir);
+  fs::path stage = dir.path / "out" / "resume" / "lm";
+  std::string metrics = (stage / "metrics.jsonl").string();
+  std::size_t interrupted_at = 0;
+  {
+    Cli run({"run", recipe, "--out", dir.str("out")}, dir.str("interrupted"));
+    bool started = wait_until(run, [&] { return count_train_records(metrics) >= 20; });
+    INFO("stdout: " << run.out() << "\nstderr: " << run.err());
+    REQUIRE(started);
+    run.signal(SIGINT);
+    int code = run.wait();
+    CHECK(code == 130);
+    auto err = lines_of(run.err());
+    REQUIRE(err.size() == 1);
+    CHECK_THAT(err[0], Catch::Contains("interrupted"));
+    CHECK_THAT(err[0], Catch::Contains("--resume"));
+    interrupted_at = count_train_records(metrics);
+  }
+  REQUIRE(fs::exists(stage / "checkpoints" / "latest"));
+  CHECK_FALSE(fs::exists(stage / "done"));
+  // The checkpoint is at the step where the run stopped, not at an earlier periodic one.
+  std::string latest = read_file((stage / "checkpoints" / "latest").string());
+  CHECK_THAT(latest, Catch::Contains(std::to_string(interrupted_at)));
+
+  auto resumed = run_cli({"run", recipe, "--out", dir.str("out"), "--resume"}, dir.str("resumed"));
+  INFO(resumed.err);
+  REQUIRE(resumed.code == 0);
+  CHECK_THAT(resumed.out, Catch::Contains("resuming from"));
+  CHECK(fs::exists(stage / "done"));
+  auto records = read_metrics(metrics);
+  Record test = last_of(records, "test");
+  CHECK(number(test, "ppl") < number(test, "unigram_ppl"));
+
+  // Interrupted + resumed equals uninterrupted.
+  auto reference = run_cli({"run", recipe, "--out", dir.str("ref")}, dir.str("ref"));
+  REQUIRE(reference.code == 0);
+  auto expected = without_timing(read_metrics((dir.path / "ref/resume/lm/metrics.jsonl").string()));
+  auto actual = without_timing(records);
+  REQUIRE(actual.size() == expected.size());
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    INFO("record " << i);
+    CHECK(actual[i] == expected[i]);
+  }
+}

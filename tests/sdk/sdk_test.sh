@@ -1,0 +1,225 @@
+#!/usr/bin/env bash
+# The plugin SDK as a user meets it, run by ctest (label sdk):
+#
+#   sdk_test.sh build BINARY_DIR TARGET...   build what `cmake --install` copies (a no-op when built)
+#   sdk_test.sh workflow SOURCE_DIR BINARY_DIR WORK_BASE
+#       runs the shell block of tests/sdk/README_SECTION.md as written -- install the SDK, `lmforge
+#       new plugin`, build the plugin as a separate CMake project, its Catch2 test, train with it --
+#       then checks the install (layout, RUNPATHs, bundled plugins found without environment), the
+#       plugin's exported symbols, the metrics, and the refusals of `lmforge new` and of a plugin
+#       registering a taken name.
+#   sdk_test.sh abi SOURCE_DIR BINARY_DIR WORK_BASE
+#       builds a generated plugin against the installed SDK with -DLMFORGE_ABI_VERSION=999 and
+#       checks the CLI refuses it with one line naming the file and both ABI versions.
+#   sdk_test.sh templates SOURCE_DIR BINARY_DIR WORK_BASE
+#       the other kinds, `lmforge new plugin --kind head` and `--kind task`: each project builds,
+#       its Catch2 test passes and its recipe trains, all without edits.
+#
+# Each run works in a fresh folder under WORK_BASE, removed when every check passed and kept for a
+# look when one failed. Prints one PASS or FAIL line per check; exits non-zero on the first failure.
+set -uo pipefail
+
+pass() { echo "PASS: $*"; }
+fail() {
+  echo "FAIL: $*"
+  [[ -n ${work:-} ]] && echo "(files kept in $work)"
+  exit 1
+}
+# Shows the end of a log, indented, when a step fails.
+show() { sed -e 's/^/    | /' "$1" | tail -n "${2:-40}"; }
+
+mode=${1:-}
+case "$mode" in
+  build)
+    bin=$2
+    shift 2
+    log=$bin/tests/sdk_build.log
+    if cmake --build "$bin" --target "$@" >"$log" 2>&1; then
+      pass "lmforge is built (CLI and bundled plugins), ready to install"
+      exit 0
+    fi
+    show "$log"
+    fail "building lmforge before installing it (cmake --build $bin); see $log"
+    ;;
+  workflow | abi | templates) ;;
+  *)
+    echo "usage: $0 build BINARY_DIR TARGET... | workflow|abi|templates SOURCE_DIR BINARY_DIR WORK_BASE" >&2
+    exit 2
+    ;;
+esac
+
+src=$2
+bin=$3
+# A folder of its own, so two runs of the suite on one build tree never share files.
+mkdir -p "$4" && work=$(mktemp -d "$4/$mode.XXXXXX") || fail "cannot create a folder under $4"
+# The SDK must work without the variables a developer may have set for the build tree.
+unset LMFORGE_PLUGIN_PATH LD_LIBRARY_PATH LMFORGE_DATA
+
+# Runs "$@", keeping stdout+stderr in $out and the exit code in $rc.
+capture() {
+  out=$("$@" 2>&1)
+  rc=$?
+}
+
+if [[ $mode == workflow ]]; then
+  readme=$src/tests/sdk/README_SECTION.md
+  # The first ```sh block, exactly as a reader would paste it.
+  block=$(awk '/^```sh$/ { inside = 1; next } /^```/ { if (inside) exit } inside' "$readme")
+  [[ -n $block ]] || fail "no \`\`\`sh block in $readme"
+  # The block runs from a checkout whose build folder is ./build and installs under $HOME.
+  home=$work/home
+  mkdir -p "$home"
+  ln -s "$bin" "$work/build"
+  log=$work/readme.log
+  echo "running the commands of $readme in $work (HOME=$home); log: $log"
+  if ! (cd "$work" && HOME=$home bash -euxo pipefail -c "$block") >"$log" 2>&1; then
+    show "$log" 60
+    fail "the README's 'Write a plugin' commands (log: $log)"
+  fi
+  pass "README 'Write a plugin' commands: install, lmforge new, build, plugin test, run"
+
+  prefix=$home/lmforge-sdk
+  cli=$prefix/bin/lmforge
+  plugin=$work/my_gru/build/my_gru.so
+
+  for f in bin/lmforge lib/liblmforge.so include/lmforge/plugin.h include/lmforge/backbone.h \
+    lib/cmake/lmforge/lmforgeConfig.cmake lib/cmake/lmforge/lmforgeTargets.cmake \
+    lib/cmake/lmforge/lmforge_plugin.cmake lib/cmake/lmforge/plugin_exports.map \
+    lib/lmforge/plugins/lmforge_lstm.so; do
+    [[ -e $prefix/$f ]] || fail "installed SDK lacks $f"
+  done
+  pass "installed layout: bin/lmforge, lib/liblmforge.so, include/lmforge, lib/cmake/lmforge, lib/lmforge/plugins"
+
+  runpath() { readelf -d "$1" | sed -n 's/.*(RUNPATH).*\[\(.*\)\]/\1/p;s/.*(RPATH).*\[\(.*\)\]/\1/p'; }
+  [[ $(runpath "$cli") == *'$ORIGIN/../lib'* ]] || fail "bin/lmforge RUNPATH is '$(runpath "$cli")', expected \$ORIGIN/../lib"
+  [[ $(runpath "$prefix/lib/lmforge/plugins/lmforge_lstm.so") == *'$ORIGIN/../..'* ]] ||
+    fail "bundled plugin RUNPATH is '$(runpath "$prefix/lib/lmforge/plugins/lmforge_lstm.so")', expected \$ORIGIN/../.."
+  for f in "$cli" "$prefix"/lib/liblmforge.so "$prefix"/lib/lmforge/plugins/*.so; do
+    [[ $(runpath "$f") != *"$bin"* ]] || fail "$f still points into the build tree: $(runpath "$f")"
+  done
+  resolved=$(realpath "$(ldd "$cli" | awk '/liblmforge/ { print $3 }')")
+  [[ $resolved == "$(realpath "$prefix")/lib/liblmforge.so"* ]] ||
+    fail "bin/lmforge loads liblmforge from '$resolved', not the prefix"
+  pass "RUNPATHs: bin/lmforge -> \$ORIGIN/../lib, plugins -> \$ORIGIN/../.., nothing points into the build tree"
+
+  capture "$cli" plugins --describe lstm
+  [[ $rc == 0 && $out == *"from $prefix/lib/lmforge/plugins/lmforge_lstm.so"* ]] ||
+    fail "installed CLI does not find its bundled plugins without environment variables: $out"
+  pass "installed CLI loads its bundled plugins from $prefix/lib/lmforge/plugins, no environment needed"
+
+  [[ -f $plugin ]] || fail "the generated project did not build $plugin"
+  exported=$(nm -D --defined-only "$plugin" | awk '$2 ~ /^[TDBRVWi]$/ { print $3 }' | sort | tr '\n' ' ')
+  [[ $exported == "lmforge_plugin_info lmforge_plugin_register " ]] ||
+    fail "my_gru.so exports more than the handshake: $exported"
+  pass "my_gru.so exports only lmforge_plugin_info and lmforge_plugin_register"
+
+  capture "$cli" plugins --describe my_gru --plugin-path "$work/my_gru/build"
+  [[ $rc == 0 && $out == *"from $plugin"* && $out == *hidden_size* ]] ||
+    fail "lmforge plugins --describe my_gru: $out"
+  pass "lmforge plugins --describe my_gru documents its options, from $plugin"
+
+  grep -q '^run finished' "$log" || fail "lmforge run did not finish (log: $log)"
+  pretrain=$work/runs/my_gru/pretrain/metrics.jsonl
+  classify=$work/runs/my_gru/classify/metrics.jsonl
+  # Keys are written in sorted order, so look for the metric and the split separately.
+  grep -s '"split": "test"' "$pretrain" | grep -q '"ppl"' || fail "no test perplexity in $pretrain"
+  grep -s '"split": "test"' "$classify" | grep -q '"accuracy"' || fail "no test accuracy in $classify"
+  grep -q 'backbone my_gru, head lm' "$log" && grep -q 'backbone my_gru, head classifier' "$log" ||
+    fail "the run did not train my_gru with the lm head and then the classifier head"
+  pass "trained: my_gru with an lm head ($(grep '"split": "test"' "$pretrain" | grep -o '"ppl": [0-9.]*')), then with a classifier ($(grep '"split": "test"' "$classify" | grep -o '"accuracy": [0-9.]*'))"
+
+  # Loading the same plugin from a second file registers "my_gru" twice: refused, naming the file.
+  mkdir -p "$work/copy"
+  cp "$plugin" "$work/copy/my_gru_copy.so"
+  capture "$cli" plugins --plugin-path "$work/my_gru/build" --plugin-path "$work/copy"
+  [[ $rc == 3 && $out == *"$work/copy/my_gru_copy.so"* && $out == *"already registered"* &&
+    $(wc -l <<<"$out") == 1 ]] || fail "a second plugin registering my_gru (exit $rc): $out"
+  pass "a plugin registering a taken name is refused in one line naming the file (exit 3)"
+
+  # lmforge new: an existing folder, a bad name, a bad kind and a taken name are refused.
+  capture "$cli" new plugin my_gru --kind backbone --dir "$work/my_gru"
+  [[ $rc == 2 && $out == *"$work/my_gru: already exists"* ]] || fail "lmforge new into an existing folder (exit $rc): $out"
+  capture "$cli" new plugin 2fast --kind head --dir "$work/other"
+  [[ $rc == 2 && $out == *"plugin name '2fast'"* && ! -e $work/other ]] || fail "lmforge new with a bad name (exit $rc): $out"
+  capture "$cli" new plugin my_head --kind haed --dir "$work/other"
+  [[ $rc == 2 && $out == *"did you mean 'head'"* && ! -e $work/other ]] || fail "lmforge new with a bad kind (exit $rc): $out"
+  capture "$cli" new plugin lstm --kind backbone --dir "$work/other"
+  [[ $rc == 2 && $out == *"already exists"*lmforge_lstm.so* && ! -e $work/other ]] || fail "lmforge new with a taken name (exit $rc): $out"
+  pass "lmforge new refuses an existing folder, a bad name, a bad kind and a taken name (exit 2)"
+  rm -rf "$work"
+  exit 0
+fi
+
+prefix=$work/prefix
+cli=$prefix/bin/lmforge
+cmake --install "$bin" --prefix "$prefix" >"$work/install.log" 2>&1 || {
+  show "$work/install.log"
+  fail "cmake --install $bin --prefix $prefix"
+}
+
+if [[ $mode == templates ]]; then
+  kinds=(head task)
+  for kind in "${kinds[@]}"; do
+    capture "$cli" new plugin "my_$kind" --kind "$kind" --dir "$work/my_$kind"
+    [[ $rc == 0 ]] || fail "lmforge new plugin my_$kind --kind $kind: $out"
+    cmake -S "$work/my_$kind" -B "$work/my_$kind/build" -DCMAKE_PREFIX_PATH="$prefix" \
+      >"$work/my_$kind.configure.log" 2>&1 || {
+      show "$work/my_$kind.configure.log"
+      fail "configuring my_$kind against the installed SDK"
+    }
+  done
+  # Within one project make builds the plugin before its test; two projects side by side keep
+  # both cores busy.
+  for kind in "${kinds[@]}"; do
+    cmake --build "$work/my_$kind/build" >"$work/my_$kind.build.log" 2>&1 &
+  done
+  wait
+  for kind in "${kinds[@]}"; do
+    [[ -f $work/my_$kind/build/my_$kind.so && -x $work/my_$kind/build/my_${kind}_test ]] || {
+      show "$work/my_$kind.build.log"
+      fail "building the generated $kind plugin and its test"
+    }
+    pass "--kind $kind: the generated project builds against the installed SDK"
+    ctest --test-dir "$work/my_$kind/build" --output-on-failure >"$work/my_$kind.ctest.log" 2>&1 || {
+      show "$work/my_$kind.ctest.log"
+      fail "the generated $kind plugin's Catch2 test"
+    }
+    pass "--kind $kind: its Catch2 test passes"
+    (cd "$work/my_$kind" && "$cli" run recipe.yaml --plugin-path build) >"$work/my_$kind.run.log" 2>&1 || {
+      show "$work/my_$kind.run.log"
+      fail "lmforge run my_$kind/recipe.yaml --plugin-path my_$kind/build"
+    }
+    metrics=$(grep -s '"split": "test"' "$work/my_$kind"/runs/my_"$kind"/*/metrics.jsonl | tail -n 1)
+    [[ $metrics == *'"accuracy"'* ]] || fail "no test metrics after running my_$kind/recipe.yaml"
+    pass "--kind $kind: its recipe trains (test $(grep -o '"accuracy": [0-9.]*' <<<"$metrics"))"
+  done
+  rm -rf "$work"
+  exit 0
+fi
+
+# abi: the same external path, compiled for a plugin ABI this lmforge does not speak.
+host_abi=$("$cli" --version | sed -n 's/.*plugin ABI \([0-9]*\).*/\1/p')
+[[ -n $host_abi && $host_abi != 999 ]] || fail "cannot read the plugin ABI from lmforge --version"
+capture "$cli" new plugin old_abi --kind head --dir "$work/old_abi"
+[[ $rc == 0 ]] || fail "lmforge new plugin old_abi --kind head: $out"
+if ! (cmake -S "$work/old_abi" -B "$work/old_abi/build" -DCMAKE_PREFIX_PATH="$prefix" \
+  -DCMAKE_CXX_FLAGS=-DLMFORGE_ABI_VERSION=999 &&
+  cmake --build "$work/old_abi/build" --target old_abi --parallel) >"$work/build.log" 2>&1; then
+  show "$work/build.log"
+  fail "building old_abi against the installed SDK with -DLMFORGE_ABI_VERSION=999"
+fi
+so=$work/old_abi/build/old_abi.so
+pass "built $so against the installed SDK with -DLMFORGE_ABI_VERSION=999"
+
+for command in "plugins" "run $work/old_abi/recipe.yaml --out $work/runs"; do
+  # shellcheck disable=SC2086  # the command is split into words on purpose
+  capture "$cli" $command --plugin-path "$work/old_abi/build"
+  [[ $rc == 3 ]] || fail "lmforge $command accepted a plugin built for ABI 999 (exit $rc): $out"
+  [[ $(wc -l <<<"$out") == 1 ]] || fail "the refusal is not one line: $out"
+  [[ $out == *"$so"* && $out == *"ABI 999"* && $out == *"ABI $host_abi"* ]] ||
+    fail "the refusal does not name the file and both ABI versions: $out"
+  echo "    $out"
+  pass "lmforge ${command%% *} refuses it in one line naming the file and ABI 999 vs $host_abi (exit 3)"
+done
+[[ ! -e $work/runs/old_abi ]] || fail "lmforge run started training despite the refused plugin"
+rm -rf "$work"

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Character-level GPT throughput: lmforge's transformer backbone vs the same model in Python
+# PyTorch (same LibTorch), interleaved A B A B so machine drift hits both sides equally. Python runs
+# "tuned" (malloc kept from returning memory, passive OpenMP waiting: the settings lmforge applies
+# to itself) every round, and with default settings in the first round only, for reference.
+#
+#   tools/bench/compare_gpt.sh [DATA_DIR] [ROUNDS] [STEPS]
+set -euo pipefail
+here=$(cd "$(dirname "$0")/../.." && pwd)
+data=${1:-$here/../shared/data}
+rounds=${2:-3}
+steps=${3:-200}
+lmforge=${LMFORGE:-$here/build/bin/lmforge}
+train=$data/tinyshakespeare/input.txt
+[[ -f $train ]] || { echo "skip: $train not found (set DATA_DIR)"; exit 0; }
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+tuned_env=(GLIBC_TUNABLES=glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=17179869184 OMP_WAIT_POLICY=passive)
+
+lm() {
+  "$lmforge" run "$here/recipes/bench/gpt_char_bench.yaml" --data-dir "$data" --out "$out" \
+    "stages.lm.train.max_steps=$steps" >/dev/null
+  grep '"train_end"' "$out/bench_gpt_char/lm/metrics.jsonl" | tail -1
+}
+py() { env "$@" /usr/bin/python3 "$here/tools/bench/gpt_char.py" --data "$train" --steps "$steps"; }
+field() { /usr/bin/python3 -c "import json,sys; print(round(json.loads(sys.argv[1])['$1'], 1))" "$2"; }
+
+printf '%-6s %14s %14s %16s %10s %10s %10s\n' round lmforge_tok/s py_tuned_tok/s py_default_tok/s lm_MiB pyT_MiB vs_tuned
+for r in $(seq 1 "$rounds"); do
+  a=$(lm)
+  b=$(py "${tuned_env[@]}")
+  tc=-
+  if [[ $r == 1 ]]; then tc=$(field tokens_per_sec "$(py PYTHONHASHSEED=0)"); fi
+  ta=$(field tokens_per_sec "$a"); tb=$(field tokens_per_sec "$b")
+  ratio=$(/usr/bin/python3 -c "print(f'{$ta/$tb:.2f}x')")
+  printf '%-6s %14s %14s %16s %10s %10s %10s\n' "$r" "$ta" "$tb" "$tc" \
+    "$(field peak_rss_mib "$a")" "$(field peak_rss_mib "$b")" "$ratio"
+done

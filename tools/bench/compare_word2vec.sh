@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# word2vec throughput and quality: lmforge vs gensim vs fastText, same text, same settings (dim
+# 100, window 5, 5 noise words, subsampling 1e-3, min_count 5, one epoch, 2 threads), run in
+# turn (lmforge, gensim, fastText) per mode and round so machine drift hits all three alike.
+#
+# The Gutenberg books are tokenized once by lmforge's word tokenizer (lowercased, punctuation
+# split, one paragraph per line) into one file that all three tools read. words/s is training
+# throughput: corpus words / seconds spent training (vocabulary building excluded for all three;
+# "total s" is the whole command). Analogy accuracy is gensim's evaluate_word_analogies
+# (restrict_vocab 30000) on each tool's exported vectors.
+#
+#   tools/bench/compare_word2vec.sh [DATA_DIR] [ROUNDS] [MODES]    # MODES: "cbow skipgram"
+set -euo pipefail
+here=$(cd "$(dirname "$0")/../.." && pwd)
+data=${1:-$here/../shared/data}
+rounds=${2:-1}
+modes=${3:-cbow skipgram}
+threads=2
+lmforge=${LMFORGE:-$here/build/bin/lmforge}
+python=/usr/bin/python3
+peers=$here/tools/bench/word2vec_peers.py
+books=$data/gutenberg-en/books
+questions=$data/word-similarity/questions-words.txt
+[[ -d $books && -f $questions ]] || { echo "skip: $books or $questions not found (set DATA_DIR)"; exit 0; }
+command -v fasttext >/dev/null || { echo "skip: fasttext not installed (tools/setup.sh --bench)"; exit 0; }
+$python -c "import gensim" 2>/dev/null || { echo "skip: gensim not installed (tools/setup.sh --bench)"; exit 0; }
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+corpus=$out/corpus.txt
+recipe=$here/recipes/bench/word2vec_bench.yaml
+
+# One pass of lmforge's tokenizer writes the shared file (and trains one step, which is ignored).
+"$lmforge" run "$recipe" --data-dir "$data" --out "$out/prepare" "stages.w2v.task.train=$books" \
+  stages.w2v.task.sentences=paragraph "stages.w2v.task.write_tokenized=$corpus" \
+  stages.w2v.train.max_steps=1 >/dev/null
+echo "corpus: $(wc -w <"$corpus") words, $(wc -l <"$corpus") lines, tokenized by lmforge"
+
+now() { date +%s.%N; }
+json() { $python -c "import json,sys; print(json.loads(sys.argv[1])['$1'])" "$2"; }
+accuracy() { json analogy_accuracy "$($python "$peers" evaluate --vectors "$1" --analogies "$questions")"; }
+
+run_lmforge() {  # mode -> "words/s total_s vectors"
+  local start end line
+  start=$(now)
+  "$lmforge" run "$recipe" --data-dir "$data" --out "$out/lm" "stages.w2v.task.train=$corpus" \
+    "stages.w2v.backbone.type=$1" >/dev/null
+  end=$(now)
+  line=$(grep '"train_end"' "$out/lm/bench_word2vec/w2v/metrics.jsonl" | tail -1)
+  "$lmforge" embed "$out/lm/bench_word2vec/w2v" export --output "$out/lmforge.vec" >/dev/null
+  echo "$(json tokens_per_sec "$line") $(echo "$end - $start" | bc) $out/lmforge.vec"
+}
+
+run_gensim() {
+  local line
+  line=$($python "$peers" gensim --corpus "$corpus" --mode "$1" --threads $threads \
+    --output "$out/gensim.vec")
+  echo "$(json words_per_sec "$line") $(json total_seconds "$line") $out/gensim.vec"
+}
+
+run_fasttext() {
+  local start end log wst
+  start=$(now)
+  log=$(fasttext "$1" -input "$corpus" -output "$out/fasttext" -dim 100 -ws 5 -neg 5 -t 1e-3 \
+    -minCount 5 -thread $threads -epoch 1 -minn 0 -maxn 0 -verbose 2 2>&1)
+  end=$(now)
+  # fastText reports words/sec/thread while training; the last report covers the whole run.
+  wst=$(echo "$log" | tr '\r' '\n' | grep -o 'words/sec/thread: *[0-9]*' | tail -1 | grep -o '[0-9]*$')
+  echo "$((wst * threads)) $(echo "$end - $start" | bc) $out/fasttext.vec"
+}
+
+printf '%-6s %-9s %-9s %12s %9s %9s\n' round mode tool words/s total_s analogy
+for r in $(seq 1 "$rounds"); do
+  for mode in $modes; do
+    for tool in lmforge gensim fasttext; do
+      read -r wps total vectors <<<"$(run_$tool "$mode")"
+      printf '%-6s %-9s %-9s %12.0f %9.1f %8.2f%%\n' "$r" "$mode" "$tool" "$wps" "$total" \
+        "$($python -c "print(100 * $(accuracy "$vectors"))")"
+    done
+  done
+done
