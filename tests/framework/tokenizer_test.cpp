@@ -391,7 +391,7 @@ TEST_CASE("build_vocabulary orders by count, ties by first appearance", "[text][
   CHECK(tok.vocabulary() == first);
 }
 
-TEST_CASE("min_count and max_size; dropped tokens become <unk>", "[text][vocabulary]") {
+TEST_CASE("min_count and max_size: dropped tokens become <unk>", "[text][vocabulary]") {
   const std::string corpus[] = {"x y y z z z", "w w w w z"};
 
   WordTokenizer min2 = word_tokenizer(false, 2);
