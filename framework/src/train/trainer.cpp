@@ -115,6 +115,10 @@ Metrics Trainer::fit() {
   std::int64_t evaluations_without_improvement = 0;
   double train_seconds = 0;
   std::int64_t train_tokens = 0;
+  // The running loss between log lines is part of the state: a resume mid-window must log the
+  // same average as an uninterrupted run.
+  double window_loss = 0;
+  std::int64_t window_steps = 0;
   Metrics final_metrics;
 
   auto latest = setup_.resume ? store.latest() : std::nullopt;
@@ -137,6 +141,8 @@ Metrics Trainer::fit() {
     archive.write("patience_count", torch::tensor(evaluations_without_improvement));
     archive.write("train_seconds", torch::tensor(train_seconds, torch::kDouble));
     archive.write("train_tokens", torch::tensor(train_tokens));
+    archive.write("window_loss", torch::tensor(window_loss, torch::kDouble));
+    archive.write("window_steps", torch::tensor(window_steps));
     task_.save_state(archive);
   };
   torch::Tensor rng_state;
@@ -155,6 +161,10 @@ Metrics Trainer::fit() {
       train_seconds = t.item<double>();
       archive.read("train_tokens", t);
       train_tokens = t.item<std::int64_t>();
+      archive.read("window_loss", t);
+      window_loss = t.item<double>();
+      archive.read("window_steps", t);
+      window_steps = t.item<std::int64_t>();
     });
   }
   MetricsLog log((fs::path(setup_.stage_dir) / "metrics.jsonl").string(), latest ? log_offset : -1);
@@ -218,8 +228,10 @@ Metrics Trainer::fit() {
       std::lock_guard<std::mutex> lock(generator.mutex());
       generator.set_state(rng_state);
     }
-    double window_loss = 0;
-    std::int64_t window_steps = 0;
+    if (!(latest && epoch == position.epoch && position.step_in_epoch > 0)) {
+      window_loss = 0;
+      window_steps = 0;
+    }
     for (std::int64_t step = first_step; step < steps_per_epoch && !stop; ++step) {
       auto started = std::chrono::steady_clock::now();
       double factor = schedule->factor(global_step);
