@@ -280,7 +280,7 @@ constexpr const char* kBackboneRecipe =
 name: @name@
 seed: 7
 generate_data: {type: toy_grammar, sentences: 3000, seed: 3, labelled_fraction: 0.2}
-# plugins: [build/@name@.so]        # or list the plugin here instead of --plugin-path
+# plugins: ["${recipe_dir}/build/@name@.so"]   # or name the plugin here, not with --plugin-path
 
 stages:
   - name: pretrain
@@ -493,7 +493,7 @@ constexpr const char* kHeadRecipe =
 name: @name@
 seed: 7
 generate_data: {type: toy_grammar, sentences: 3000, seed: 3, labelled_fraction: 0.2}
-# plugins: [build/@name@.so]        # or list the plugin here instead of --plugin-path
+# plugins: ["${recipe_dir}/build/@name@.so"]   # or name the plugin here, not with --plugin-path
 
 stages:
   - name: pretrain
@@ -504,12 +504,12 @@ stages:
       test: ${run}/data/test.txt
       bptt: 20
     tokenizer: {type: word, lowercase: true}
-    backbone: {type: lstm, embedding_dim: 32, hidden_size: 64, layers: 2, dropout: 0.1}
+    backbone: {type: lstm, embedding_dim: 32, hidden_size: 64, layers: 1, dropout: 0.1}
     head: {type: lm, tie_weights: true}
     train:
       epochs: 1
       batch_size: 16
-      optimizer: {type: adamw, lr: 3e-3}
+      optimizer: {type: adamw, lr: 1e-2}
       clip_grad_norm: 0.5
       log_every: 20
 
@@ -946,7 +946,7 @@ constexpr const char* kTaskRecipe =
 name: @name@
 seed: 7
 generate_data: {type: toy_grammar, sentences: 3000, seed: 3}
-# plugins: [build/@name@.so]        # or list the plugin here instead of --plugin-path
+# plugins: ["${recipe_dir}/build/@name@.so"]   # or name the plugin here, not with --plugin-path
 
 stages:
   - name: train
@@ -957,12 +957,12 @@ stages:
       test: ${run}/data/test.txt
       max_length: 40
     tokenizer: {type: word, lowercase: true}
-    backbone: {type: lstm, embedding_dim: 32, hidden_size: 64, layers: 2, dropout: 0.1}
+    backbone: {type: lstm, embedding_dim: 32, hidden_size: 64, layers: 1, dropout: 0.1}
     head: {type: lm, tie_weights: true}
     train:
       epochs: 2
       batch_size: 16
-      optimizer: {type: adamw, lr: 3e-3}
+      optimizer: {type: adamw, lr: 1e-2}
       clip_grad_norm: 0.5
       log_every: 20
 )tmpl";
@@ -1033,6 +1033,8 @@ void check_name(const std::string& name) {
     }
   }
   if (name.find("__") != std::string::npos) fail("must not contain '__' (reserved in C++)");
+  // lmforge_*.so are the bundled plugins' files, and `lmforge` the SDK's CMake package.
+  if (name.rfind("lmforge", 0) == 0) fail("must not start with 'lmforge' (the SDK's own names)");
   // Target names CMake reserves for itself.
   for (const char* reserved : {"all", "clean", "help", "install", "test", "package", "edit_cache",
                                "rebuild_cache", "list_install_components"}) {
@@ -1136,7 +1138,9 @@ int new_command(const Args& args) {
 
   const std::string dir_arg =
       parsed.values.count("dir") ? parsed.values["dir"].as<std::string>() : name;
-  const fs::path dir = fs::path(dir_arg).lexically_normal();
+  if (dir_arg.empty()) throw ConfigError("--dir", "is empty; give the folder to create");
+  fs::path dir = fs::path(dir_arg).lexically_normal();
+  if (!dir.has_filename()) dir = dir.parent_path();  // "my_gru/" names the folder my_gru
   std::error_code ec;
   if (fs::exists(dir, ec) || fs::is_symlink(dir, ec)) {
     throw ConfigError(dir_arg,

@@ -92,11 +92,13 @@ TEST_CASE("transformer maps [B,T] ids to [B,T,width] features", "[transformer]")
   }
   SECTION("evaluation returns a fresh key/value cache") {
     net.eval();
-    Features f = net.forward(BackboneInput{random_tokens(3, 5), {}, {}});
-    REQUIRE(f.state.size() == 5);  // keys and values per block, then the offset
+    auto tokens = random_tokens(3, 5);
+    Features f = net.forward(BackboneInput{tokens, {}, {}});
+    REQUIRE(f.state.size() == 6);  // keys and values per block, the window's ids, the offset
     for (int i = 0; i < 4; ++i) CHECK(f.state[i].sizes() == torch::IntArrayRef({3, 2, 5, 8}));
-    CHECK(f.state[4].dim() == 0);
-    CHECK(f.state[4].item<std::int64_t>() == 5);
+    CHECK(f.state[4].equal(tokens));
+    CHECK(f.state[5].dim() == 0);
+    CHECK(f.state[5].item<std::int64_t>() == 5);
   }
   SECTION("a bidirectional transformer keeps no cache") {
     auto options = small_options();
@@ -235,29 +237,37 @@ TEST_CASE("cached step-by-step decoding equals the full forward", "[transformer]
   }
 }
 
-TEST_CASE("the key/value cache slides past max_positions", "[transformer][cache]") {
+TEST_CASE("a full key/value cache re-encodes the newest half window", "[transformer][cache]") {
   torch::manual_seed(8);
   for (const auto& options : variants()) {
     INFO(describe(options));
     TransformerBackbone net(options, small_context());
     net.eval();
     torch::NoGradGuard no_grad;
-    const std::int64_t window = options.max_positions, length = 2 * window + 3;
+    const std::int64_t window = options.max_positions, half = window / 2;
+    const std::int64_t length = 2 * window + 3;
     auto tokens = random_tokens(2, length);
     Features step = net.forward(BackboneInput{tokens.narrow(1, 0, 1), {}, {}});
     std::vector<torch::Tensor> outputs{step.sequence};
+    std::int64_t start = 0;  // where the tokens behind the current cache begin
     for (std::int64_t t = 1; t < length; ++t) {
       step = net.forward(BackboneInput{tokens.narrow(1, t, 1), {}, step.state});
       outputs.push_back(step.sequence);
-      CHECK(step.state[0].size(2) == std::min(t + 1, window));
+      if (t - start + 1 > window) start = t - half;
+      INFO("t = " << t);
+      CHECK(step.state[0].size(2) == t - start + 1);
+      CHECK(step.state[4].equal(tokens.narrow(1, start, t - start + 1)));
+      // Exactly what a fresh forward over the cached tokens computes: positions restart at 0.
+      Features fresh = net.forward(BackboneInput{tokens.narrow(1, start, t - start + 1), {}, {}});
+      CHECK(max_difference(step.sequence.select(1, 0), fresh.sequence.select(1, -1)) < 1e-5);
     }
     CHECK(step.state.back().item<std::int64_t>() == length);
     auto stepped = torch::cat(outputs, 1);
-    CHECK(torch::isfinite(stepped).all().item<bool>());
 
     // A long input in evaluation is read exactly as step-by-step generation reads it.
     Features long_read = net.forward(BackboneInput{tokens, {}, {}});
     CHECK(max_difference(long_read.sequence, stepped) < 1e-5);
+    CHECK(long_read.state.back().item<std::int64_t>() == length);
   }
 }
 
@@ -366,62 +376,4 @@ TEST_CASE("a tiny transformer language model overfits one batch", "[transformer]
     if (loss_value < 0.1) break;
   }
   CHECK(loss_value < 0.1);
-}
-
-// TEMPORARY profiling harness (removed before hand-off).
-#include <chrono>
-#include <fstream>
-TEST_CASE("profile baby gpt step parts", "[.profile]") {
-  torch::manual_seed(1);
-  std::ifstream in("/work/shared/data/tinyshakespeare/input.txt");
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  std::vector<std::int64_t> ids;
-  std::map<char, std::int64_t> vocab;
-  for (char c : text) {
-    if (c == '\n') { ids.push_back(3); continue; }
-    auto it = vocab.find(c);
-    if (it == vocab.end()) it = vocab.emplace(c, 4 + vocab.size()).first;
-    ids.push_back(it->second);
-  }
-  const std::int64_t V = 4 + vocab.size(), B = 12, T = 64;
-  auto stream = torch::tensor(ids);
-  auto cols = stream.size(0) / B;
-  auto data = stream.narrow(0, 0, cols * B).view({B, cols}).contiguous();
-  TransformerOptions o;
-  o.layers = 4; o.heads = 4; o.width = 128; o.dropout = 0; o.max_positions = 64;
-  BackboneContext c; c.vocab_size = V; c.padding_id = 0;
-  auto backbone = std::make_shared<TransformerBackbone>(o, c);
-  lmforge::HeadContext hc; hc.input_size = 128; hc.num_outputs = V; hc.backbone = backbone.get();
-  lmforge::LmHeadOptions ho; ho.bias = false;
-  auto head = std::make_shared<lmforge::LmHead>(ho, hc);
-  std::vector<torch::Tensor> params = backbone->parameters();
-  torch::optim::AdamW opt(params, torch::optim::AdamWOptions(1e-3).betas({0.9, 0.99}).weight_decay(0.1));
-  using clock = std::chrono::steady_clock;
-  double parts[4] = {0, 0, 0, 0};
-  const int steps = 40;
-  double last = 0;
-  for (int step = 0; step < steps; ++step) {
-    auto x = data.narrow(1, step * T, T), y = data.narrow(1, step * T + 1, T);
-    auto t0 = clock::now();
-    opt.zero_grad();
-    auto loss = head->loss(head->forward(backbone->forward(BackboneInput{x, {}, {}})), y);
-    auto t1 = clock::now();
-    loss.backward();
-    auto t2 = clock::now();
-    torch::nn::utils::clip_grad_norm_(params, 1.0);
-    auto t3 = clock::now();
-    opt.step();
-    last = loss.item<double>();
-    auto t4 = clock::now();
-    if (step >= 5) {
-      parts[0] += std::chrono::duration<double>(t1 - t0).count();
-      parts[1] += std::chrono::duration<double>(t2 - t1).count();
-      parts[2] += std::chrono::duration<double>(t3 - t2).count();
-      parts[3] += std::chrono::duration<double>(t4 - t3).count();
-    }
-  }
-  double n = steps - 5;
-  std::printf("cpp fwd %.2f bwd %.2f clip %.2f opt %.2f ms/step %.2f loss %.4f\n", parts[0] / n * 1e3,
-              parts[1] / n * 1e3, parts[2] / n * 1e3, parts[3] / n * 1e3,
-              (parts[0] + parts[1] + parts[2] + parts[3]) / n * 1e3, last);
 }

@@ -20,6 +20,11 @@
 set -uo pipefail
 
 pass() { echo "PASS: $*"; }
+done_ok() {
+  rm -rf "$work"
+  echo "PASS: sdk $mode: all checks in ${SECONDS}s"
+  exit 0
+}
 fail() {
   echo "FAIL: $*"
   [[ -n ${work:-} ]] && echo "(files kept in $work)"
@@ -51,7 +56,9 @@ esac
 src=$2
 bin=$3
 # A folder of its own, so two runs of the suite on one build tree never share files.
-mkdir -p "$4" && work=$(mktemp -d "$4/$mode.XXXXXX") || fail "cannot create a folder under $4"
+if ! mkdir -p "$4" || ! work=$(mktemp -d "$4/$mode.XXXXXX"); then
+  fail "cannot create a folder under $4"
+fi
 # The SDK must work without the variables a developer may have set for the build tree.
 unset LMFORGE_PLUGIN_PATH LD_LIBRARY_PATH LMFORGE_DATA
 
@@ -91,9 +98,13 @@ if [[ $mode == workflow ]]; then
   pass "installed layout: bin/lmforge, lib/liblmforge.so, include/lmforge, lib/cmake/lmforge, lib/lmforge/plugins"
 
   runpath() { readelf -d "$1" | sed -n 's/.*(RUNPATH).*\[\(.*\)\]/\1/p;s/.*(RPATH).*\[\(.*\)\]/\1/p'; }
-  [[ $(runpath "$cli") == *'$ORIGIN/../lib'* ]] || fail "bin/lmforge RUNPATH is '$(runpath "$cli")', expected \$ORIGIN/../lib"
-  [[ $(runpath "$prefix/lib/lmforge/plugins/lmforge_lstm.so") == *'$ORIGIN/../..'* ]] ||
-    fail "bundled plugin RUNPATH is '$(runpath "$prefix/lib/lmforge/plugins/lmforge_lstm.so")', expected \$ORIGIN/../.."
+  # shellcheck disable=SC2016  # $ORIGIN stands for itself in a RUNPATH
+  origin='$ORIGIN'
+  lstm=$prefix/lib/lmforge/plugins/lmforge_lstm.so
+  [[ $(runpath "$cli") == *"$origin/../lib"* ]] ||
+    fail "bin/lmforge RUNPATH is '$(runpath "$cli")', expected $origin/../lib"
+  [[ $(runpath "$lstm") == *"$origin/../.."* ]] ||
+    fail "bundled plugin RUNPATH is '$(runpath "$lstm")', expected $origin/../.."
   for f in "$cli" "$prefix"/lib/liblmforge.so "$prefix"/lib/lmforge/plugins/*.so; do
     [[ $(runpath "$f") != *"$bin"* ]] || fail "$f still points into the build tree: $(runpath "$f")"
   done
@@ -124,7 +135,7 @@ if [[ $mode == workflow ]]; then
   # Keys are written in sorted order, so look for the metric and the split separately.
   grep -s '"split": "test"' "$pretrain" | grep -q '"ppl"' || fail "no test perplexity in $pretrain"
   grep -s '"split": "test"' "$classify" | grep -q '"accuracy"' || fail "no test accuracy in $classify"
-  grep -q 'backbone my_gru, head lm' "$log" && grep -q 'backbone my_gru, head classifier' "$log" ||
+  { grep -q 'backbone my_gru, head lm' "$log" && grep -q 'backbone my_gru, head classifier' "$log"; } ||
     fail "the run did not train my_gru with the lm head and then the classifier head"
   pass "trained: my_gru with an lm head ($(grep '"split": "test"' "$pretrain" | grep -o '"ppl": [0-9.]*')), then with a classifier ($(grep '"split": "test"' "$classify" | grep -o '"accuracy": [0-9.]*'))"
 
@@ -146,8 +157,7 @@ if [[ $mode == workflow ]]; then
   capture "$cli" new plugin lstm --kind backbone --dir "$work/other"
   [[ $rc == 2 && $out == *"already exists"*lmforge_lstm.so* && ! -e $work/other ]] || fail "lmforge new with a taken name (exit $rc): $out"
   pass "lmforge new refuses an existing folder, a bad name, a bad kind and a taken name (exit 2)"
-  rm -rf "$work"
-  exit 0
+  done_ok
 fi
 
 prefix=$work/prefix
@@ -189,12 +199,12 @@ if [[ $mode == templates ]]; then
       show "$work/my_$kind.run.log"
       fail "lmforge run my_$kind/recipe.yaml --plugin-path my_$kind/build"
     }
-    metrics=$(grep -s '"split": "test"' "$work/my_$kind"/runs/my_"$kind"/*/metrics.jsonl | tail -n 1)
+    metrics=$(cat "$work/my_$kind/runs/my_$kind"/*/metrics.jsonl | grep '"split": "test"' |
+      grep '"accuracy"' | tail -n 1)
     [[ $metrics == *'"accuracy"'* ]] || fail "no test metrics after running my_$kind/recipe.yaml"
     pass "--kind $kind: its recipe trains (test $(grep -o '"accuracy": [0-9.]*' <<<"$metrics"))"
   done
-  rm -rf "$work"
-  exit 0
+  done_ok
 fi
 
 # abi: the same external path, compiled for a plugin ABI this lmforge does not speak.
@@ -222,4 +232,4 @@ for command in "plugins" "run $work/old_abi/recipe.yaml --out $work/runs"; do
   pass "lmforge ${command%% *} refuses it in one line naming the file and ABI 999 vs $host_abi (exit 3)"
 done
 [[ ! -e $work/runs/old_abi ]] || fail "lmforge run started training despite the refused plugin"
-rm -rf "$work"
+done_ok

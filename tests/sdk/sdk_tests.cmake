@@ -15,10 +15,12 @@ add_test(NAME sdk_build
     ${LMFORGE_SDK_PLUGIN_MODULES})
 set_tests_properties(sdk_build PROPERTIES LABELS sdk FIXTURES_SETUP lmforge_sdk_built TIMEOUT 600)
 
+# About a minute each on an idle 2-core machine (one or two LibTorch compiles, a few seconds of
+# training); the timeout leaves room for a machine busy with other builds.
 foreach(mode workflow abi templates)
   add_test(NAME sdk_${mode}
     COMMAND ${LMFORGE_BASH} ${LMFORGE_SDK_TEST} ${mode} ${PROJECT_SOURCE_DIR} ${PROJECT_BINARY_DIR}
       ${LMFORGE_SDK_WORK})
   set_tests_properties(sdk_${mode} PROPERTIES LABELS sdk FIXTURES_REQUIRED lmforge_sdk_built
-    TIMEOUT 300)
+    TIMEOUT 600)
 endforeach()

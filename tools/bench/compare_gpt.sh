@@ -2,7 +2,8 @@
 # Character-level GPT throughput: lmforge's transformer backbone vs the same model in Python
 # PyTorch (same LibTorch), interleaved A B A B so machine drift hits both sides equally. Python runs
 # "tuned" (malloc kept from returning memory, passive OpenMP waiting: the settings lmforge applies
-# to itself) every round, and with default settings in the first round only, for reference.
+# to itself) every round, and with default settings in the first round only (a quarter of the
+# steps: busy-waiting OpenMP makes it many times slower on a shared machine), for reference.
 #
 #   tools/bench/compare_gpt.sh [DATA_DIR] [ROUNDS] [STEPS]
 set -euo pipefail
@@ -25,14 +26,20 @@ lm() {
 py() { env "$@" /usr/bin/python3 "$here/tools/bench/gpt_char.py" --data "$train" --steps "$steps"; }
 field() { /usr/bin/python3 -c "import json,sys; print(round(json.loads(sys.argv[1])['$1'], 1))" "$2"; }
 
+ratios=()
 printf '%-6s %14s %14s %16s %10s %10s %10s\n' round lmforge_tok/s py_tuned_tok/s py_default_tok/s lm_MiB pyT_MiB vs_tuned
 for r in $(seq 1 "$rounds"); do
   a=$(lm)
   b=$(py "${tuned_env[@]}")
   tc=-
-  if [[ $r == 1 ]]; then tc=$(field tokens_per_sec "$(py PYTHONHASHSEED=0)"); fi
+  if [[ $r == 1 ]]; then
+    tc=$(field tokens_per_sec "$(/usr/bin/python3 "$here/tools/bench/gpt_char.py" --data "$train" \
+      --steps $((steps / 4 > 10 ? steps / 4 : 10)))")
+  fi
   ta=$(field tokens_per_sec "$a"); tb=$(field tokens_per_sec "$b")
   ratio=$(/usr/bin/python3 -c "print(f'{$ta/$tb:.2f}x')")
+  ratios+=("$ta/$tb")
   printf '%-6s %14s %14s %16s %10s %10s %10s\n' "$r" "$ta" "$tb" "$tc" \
     "$(field peak_rss_mib "$a")" "$(field peak_rss_mib "$b")" "$ratio"
 done
+/usr/bin/python3 -c "import statistics as s, sys; print(f'median lmforge / python tuned: {s.median(eval(r) for r in sys.argv[1:]):.2f}x')" "${ratios[@]}"

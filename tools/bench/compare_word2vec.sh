@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
-# word2vec throughput and quality: lmforge vs gensim vs fastText, same text, same settings (dim
-# 100, window 5, 5 noise words, subsampling 1e-3, min_count 5, one epoch, 2 threads), run in
-# turn (lmforge, gensim, fastText) per mode and round so machine drift hits all three alike.
+# word2vec throughput and quality: lmforge vs gensim vs fastText on the same text with the same
+# settings (dim 100, window 5, 5 noise words, subsampling 1e-3, min_count 5, one epoch, 2
+# threads), each with its own default learning rate: lmforge and fastText 0.05, gensim 0.025.
+# The tools run in turn (lmforge, gensim, fastText) per mode and round, so machine drift hits all
+# three alike.
 #
 # The Gutenberg books are tokenized once by lmforge's word tokenizer (lowercased, punctuation
 # split, one paragraph per line) into one file that all three tools read. words/s is training
-# throughput: corpus words / seconds spent training (vocabulary building excluded for all three;
-# "total s" is the whole command). Analogy accuracy is gensim's evaluate_word_analogies
+# throughput, corpus words / seconds spent training (vocabulary building excluded for all three);
+# total_s is the whole command. Analogy accuracy is gensim's evaluate_word_analogies
 # (restrict_vocab 30000) on each tool's exported vectors.
+#
+# Reading the accuracies: in corpus_file mode each gensim worker measures its progress against
+# the whole corpus, so with 2 workers alpha only decays from 0.025 to about 0.0125. The last row
+# per mode, lmforge_gensim_lr, runs lmforge with that schedule for a like-for-like comparison.
 #
 #   tools/bench/compare_word2vec.sh [DATA_DIR] [ROUNDS] [MODES]    # MODES: "cbow skipgram"
 set -euo pipefail
@@ -39,16 +45,20 @@ now() { date +%s.%N; }
 json() { $python -c "import json,sys; print(json.loads(sys.argv[1])['$1'])" "$2"; }
 accuracy() { json analogy_accuracy "$($python "$peers" evaluate --vectors "$1" --analogies "$questions")"; }
 
-run_lmforge() {  # mode -> "words/s total_s vectors"
-  local start end line
+run_lmforge() {  # mode [overrides...] -> "words/s total_s vectors"
+  local mode=$1 start end line
+  shift
   start=$(now)
   "$lmforge" run "$recipe" --data-dir "$data" --out "$out/lm" "stages.w2v.task.train=$corpus" \
-    "stages.w2v.backbone.type=$1" >/dev/null
+    "stages.w2v.backbone.type=$mode" "$@" >/dev/null
   end=$(now)
   line=$(grep '"train_end"' "$out/lm/bench_word2vec/w2v/metrics.jsonl" | tail -1)
   "$lmforge" embed "$out/lm/bench_word2vec/w2v" export --output "$out/lmforge.vec" >/dev/null
   echo "$(json tokens_per_sec "$line") $(echo "$end - $start" | bc) $out/lmforge.vec"
 }
+
+# lmforge with the schedule gensim's corpus_file mode ends up with (see the top).
+run_lmforge_gensim_lr() { run_lmforge "$1" stages.w2v.task.alpha=0.025 stages.w2v.task.min_alpha=0.0125; }
 
 run_gensim() {
   local line
@@ -68,12 +78,12 @@ run_fasttext() {
   echo "$((wst * threads)) $(echo "$end - $start" | bc) $out/fasttext.vec"
 }
 
-printf '%-6s %-9s %-9s %12s %9s %9s\n' round mode tool words/s total_s analogy
+printf '%-6s %-9s %-17s %12s %9s %9s\n' round mode tool words/s total_s analogy
 for r in $(seq 1 "$rounds"); do
   for mode in $modes; do
-    for tool in lmforge gensim fasttext; do
+    for tool in lmforge gensim fasttext lmforge_gensim_lr; do
       read -r wps total vectors <<<"$(run_$tool "$mode")"
-      printf '%-6s %-9s %-9s %12.0f %9.1f %8.2f%%\n' "$r" "$mode" "$tool" "$wps" "$total" \
+      printf '%-6s %-9s %-17s %12.0f %9.1f %8.2f%%\n' "$r" "$mode" "$tool" "$wps" "$total" \
         "$($python -c "print(100 * $(accuracy "$vectors"))")"
     done
   done

@@ -129,15 +129,16 @@ LMFORGE_WORD2VEC_INLINE float dot(const float* a, const float* b, std::int64_t n
   std::int64_t i = 0;
   for (; i + 16 <= n; i += 16) {
     acc0 += *reinterpret_cast<const Float8*>(a + i) * *reinterpret_cast<const Float8*>(b + i);
-    acc1 += *reinterpret_cast<const Float8*>(a + i + 8) *
-            *reinterpret_cast<const Float8*>(b + i + 8);
+    acc1 +=
+        *reinterpret_cast<const Float8*>(a + i + 8) * *reinterpret_cast<const Float8*>(b + i + 8);
   }
   if (i + 8 <= n) {
     acc0 += *reinterpret_cast<const Float8*>(a + i) * *reinterpret_cast<const Float8*>(b + i);
     i += 8;
   }
   acc0 += acc1;
-  float s = ((acc0[0] + acc0[4]) + (acc0[1] + acc0[5])) + ((acc0[2] + acc0[6]) + (acc0[3] + acc0[7]));
+  float s =
+      ((acc0[0] + acc0[4]) + (acc0[1] + acc0[5])) + ((acc0[2] + acc0[6]) + (acc0[3] + acc0[7]));
   for (; i < n; ++i) s += a[i] * b[i];
   return s;
 }

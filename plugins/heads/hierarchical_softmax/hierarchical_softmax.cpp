@@ -103,13 +103,14 @@ std::vector<HuffmanPath> build_huffman_tree(const std::vector<std::int64_t>& cou
 HierarchicalSoftmaxHead::HierarchicalSoftmaxHead(const Options&, const HeadContext& context)
     : dim_(context.input_size), vocab_(context.num_outputs), avx2_(word2vec::cpu_has_avx2()) {
   if (context.input_size <= 0 || context.num_outputs < 2) {
-    throw ConfigError("", "the hierarchical_softmax head needs a positive input size and at least "
-                          "two words, got " +
-                              std::to_string(context.input_size) + " and " +
-                              std::to_string(context.num_outputs));
+    throw ConfigError("",
+                      "the hierarchical_softmax head needs a positive input size and at least "
+                      "two words, got " +
+                          std::to_string(context.input_size) + " and " +
+                          std::to_string(context.num_outputs));
   }
-  weight_ = register_parameter("weight",
-                               torch::zeros({context.num_outputs - 1, context.input_size}));
+  weight_ =
+      register_parameter("weight", torch::zeros({context.num_outputs - 1, context.input_size}));
 }
 
 void HierarchicalSoftmaxHead::prepare(const std::vector<std::int64_t>& counts) {
@@ -163,7 +164,8 @@ torch::Tensor HierarchicalSoftmaxHead::forward(const Features& features) {
   torch::Tensor scores = torch::matmul(x.reshape({-1, dim_}), weight_.t());  // [N,V-1]
   torch::Tensor nodes = path_nodes_.to(x.device());
   torch::Tensor signs = path_signs_.to(x.device(), x.scalar_type());
-  torch::Tensor along = scores.index_select(1, nodes.reshape({-1})).view({-1, vocab_, nodes.size(1)});
+  torch::Tensor along =
+      scores.index_select(1, nodes.reshape({-1})).view({-1, vocab_, nodes.size(1)});
   torch::Tensor log_probs = (torch::log_sigmoid(along * signs) * signs.abs()).sum(-1);
   leading.push_back(vocab_);
   return log_probs.view(leading);
@@ -177,10 +179,13 @@ torch::Tensor HierarchicalSoftmaxHead::loss(const torch::Tensor& log_probs,
 
 float HierarchicalSoftmaxHead::update(const float* hidden, std::int64_t target, float lr,
                                       float* hidden_update, Word2VecRng&) {
-  const auto begin = static_cast<std::size_t>(offset_[static_cast<std::size_t>(target)]);
-  const Rows rows{rows_,          dim_,
-                  nodes_.data() + begin, labels_.data() + begin,
-                  offset_[static_cast<std::size_t>(target) + 1] - offset_[static_cast<std::size_t>(target)],
+  const auto word = static_cast<std::size_t>(target);
+  const auto begin = static_cast<std::size_t>(offset_[word]);
+  const Rows rows{rows_,
+                  dim_,
+                  nodes_.data() + begin,
+                  labels_.data() + begin,
+                  offset_[word + 1] - offset_[word],
                   &sigmoid_};
   return avx2_ ? update_avx2(rows, hidden, lr, hidden_update)
                : update_generic(rows, hidden, lr, hidden_update);

@@ -93,17 +93,17 @@ LMFORGE_WORD2VEC_AVX2 float update_avx2(const Rows& rows, const Entry* table,
 NegativeSamplingHead::NegativeSamplingHead(const Options& options, const HeadContext& context)
     : options_(options), dim_(context.input_size), avx2_(word2vec::cpu_has_avx2()) {
   if (context.input_size <= 0 || context.num_outputs <= 0) {
-    throw ConfigError("", "the negative_sampling head needs a positive input size and vocabulary "
-                          "size, got " +
-                              std::to_string(context.input_size) + " and " +
-                              std::to_string(context.num_outputs));
+    throw ConfigError("",
+                      "the negative_sampling head needs a positive input size and vocabulary "
+                      "size, got " +
+                          std::to_string(context.input_size) + " and " +
+                          std::to_string(context.num_outputs));
   }
   if (options.negative <= 0) {
     throw ConfigError("", "negative_sampling: negative must be positive, got " +
                               std::to_string(options.negative));
   }
-  weight_ =
-      register_parameter("weight", torch::zeros({context.num_outputs, context.input_size}));
+  weight_ = register_parameter("weight", torch::zeros({context.num_outputs, context.input_size}));
 }
 
 torch::Tensor NegativeSamplingHead::forward(const Features& features) {

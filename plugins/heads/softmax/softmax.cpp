@@ -80,11 +80,12 @@ void SoftmaxHead::prepare(const std::vector<std::int64_t>& counts) {
   biases_ = bias_.defined() ? bias_.data_ptr<float>() : nullptr;
 }
 
-float SoftmaxHead::update(const float* hidden, std::int64_t target, float lr,
-                          float* hidden_update, Word2VecRng&) {
+float SoftmaxHead::update(const float* hidden, std::int64_t target, float lr, float* hidden_update,
+                          Word2VecRng&) {
   // One buffer per thread, grown once: the fused loop must not allocate per example.
   thread_local std::vector<float> scores;
-  if (static_cast<std::int64_t>(scores.size()) < vocab_) scores.resize(static_cast<std::size_t>(vocab_));
+  if (static_cast<std::int64_t>(scores.size()) < vocab_)
+    scores.resize(static_cast<std::size_t>(vocab_));
   const Rows rows{rows_, biases_, dim_, vocab_};
   return avx2_ ? update_avx2(rows, hidden, target, lr, hidden_update, scores.data())
                : update_generic(rows, hidden, target, lr, hidden_update, scores.data());

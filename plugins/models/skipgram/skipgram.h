@@ -26,7 +26,7 @@ struct SkipGramOptions {
   void visit(OptionVisitor& v) { v.field("dim", dim, "width of the word vectors").positive(); }
 };
 
-/// Checkpoint key: "embedding" [V,dim], initialised uniform in +-0.5/dim as word2vec.c does.
+/// Checkpoint key: "embedding" [V,dim], initialised uniform in +-1/dim as gensim and fastText do.
 class SkipGramBackbone : public Backbone, public Word2VecBackbone {
  public:
   using Options = SkipGramOptions;

@@ -199,21 +199,18 @@ TransformerBackbone::TransformerBackbone(const Options& options, const BackboneC
   }
 }
 
-torch::Tensor TransformerBackbone::position_encoding(std::int64_t offset, std::int64_t length,
+torch::Tensor TransformerBackbone::position_encoding(std::int64_t first, std::int64_t length,
                                                      const torch::Device& device) const {
   if (position_embedding_) {
-    auto positions = torch::arange(offset, offset + length, torch::kLong)
-                         .clamp_max(options_.max_positions - 1)
-                         .to(device);
+    auto positions = torch::arange(first, first + length, torch::kLong).to(device);
     return torch::embedding(position_embedding_->weight, positions);
   }
-  // Vaswani et al.: sin at even, cos at odd features, wavelengths 2*pi to 10000*2*pi. Computed in
-  // double so positions far past max_positions stay exact, then cast.
+  // Vaswani et al.: sin at even, cos at odd features, wavelengths 2*pi to 10000*2*pi.
   const std::int64_t half = (options_.width + 1) / 2;
   auto frequencies = torch::exp(torch::arange(half, torch::kDouble) *
                                 (-2.0 * std::log(10000.0) / static_cast<double>(options_.width)));
-  auto angles = torch::arange(offset, offset + length, torch::kDouble).unsqueeze(1) *
-                frequencies.unsqueeze(0);
+  auto angles =
+      torch::arange(first, first + length, torch::kDouble).unsqueeze(1) * frequencies.unsqueeze(0);
   return torch::stack({angles.sin(), angles.cos()}, 2)
       .view({length, 2 * half})
       .narrow(1, 0, options_.width)
@@ -223,56 +220,75 @@ torch::Tensor TransformerBackbone::position_encoding(std::int64_t offset, std::i
 Features TransformerBackbone::forward(const BackboneInput& input) {
   TORCH_CHECK(input.tokens.dim() == 2, "transformer backbone expects tokens [B,T], got ",
               input.tokens.sizes());
-  const std::size_t cache_size = 2 * blocks_.size() + 1;
-  if (!input.state.empty()) {
+  const std::size_t cache_size = 2 * blocks_.size() + 2;
+  const bool cached = !input.state.empty();
+  if (cached) {
     TORCH_CHECK(causal(), "a bidirectional transformer keeps no key/value cache");
     TORCH_CHECK(input.state.size() == cache_size, "transformer backbone expects a cache of ",
-                cache_size, " tensors (keys and values per block, then the offset), got ",
+                cache_size,
+                " tensors (keys and values per block, the window's ids, the offset), got ",
                 input.state.size());
     TORCH_CHECK(input.state[0].size(0) == input.tokens.size(0), "transformer cache holds ",
                 input.state[0].size(0), " sequences but the input has ", input.tokens.size(0));
   }
-  if (input.tokens.size(1) <= options_.max_positions) return forward_window(input);
-  if (causal() && !is_training()) return forward_long(input);
-  throw ConfigError("", "the transformer got a sequence of " +
-                            std::to_string(input.tokens.size(1)) + " tokens, more than its " +
-                            "max_positions " + std::to_string(options_.max_positions) +
-                            "; shorten the task's windows (bptt) or raise max_positions");
+  const std::int64_t length = input.tokens.size(1), window = options_.max_positions;
+  if (length > window) {
+    if (causal() && !is_training()) return forward_long(input);
+    throw ConfigError("", "the transformer got a sequence of " + std::to_string(length) +
+                              " tokens, more than its max_positions " + std::to_string(window) +
+                              "; shorten the task's windows (bptt) or raise max_positions");
+  }
+  if (!cached) return forward_window(input, causal() && !is_training(), 0);
+  const std::int64_t past = input.state[2 * blocks_.size()].size(1);
+  const std::int64_t seen = input.state.back().item<std::int64_t>();
+  if (past + length <= window) return forward_window(input, true, seen - past);
+
+  // The window is full: re-encode its newest tokens from position 0 together with the new ones,
+  // so positions never pass max_positions - 1 and every cached key was computed in the same
+  // frame as the queries that read it, as in training. Keeping half a window makes this one
+  // longer call every window/2 tokens.
+  const std::int64_t keep = std::min({past, window - length, window / 2});
+  const torch::Tensor& ids = input.state[2 * blocks_.size()];
+  auto tokens = torch::cat({ids.narrow(1, past - keep, keep), input.tokens.to(ids.device())}, 1);
+  torch::Tensor mask;
+  if (input.mask.defined()) {
+    mask = torch::cat({torch::ones({tokens.size(0), keep}, input.mask.options()), input.mask}, 1);
+  }
+  Features f = forward_window(BackboneInput{tokens, mask, {}}, true, seen - keep);
+  return Features{f.sequence.narrow(1, keep, length), input.mask, std::move(f.state)};
 }
 
 Features TransformerBackbone::forward_long(const BackboneInput& input) {
   // The first window at once (or, after a cache, the first token), then one token at a time:
   // exactly what generation computes.
   const std::int64_t length = input.tokens.size(1);
-  const std::int64_t window = input.state.empty() ? options_.max_positions : 1;
+  const std::int64_t first = input.state.empty() ? options_.max_positions : 1;
   auto narrow = [&](std::int64_t start, std::int64_t n) {
     return input.mask.defined() ? input.mask.narrow(1, start, n) : torch::Tensor();
   };
-  Features step = forward_window(
-      BackboneInput{input.tokens.narrow(1, 0, window), narrow(0, window), input.state});
+  Features step =
+      forward(BackboneInput{input.tokens.narrow(1, 0, first), narrow(0, first), input.state});
   std::vector<torch::Tensor> outputs{step.sequence};
-  for (std::int64_t t = window; t < length; ++t) {
-    step = forward_window(
-        BackboneInput{input.tokens.narrow(1, t, 1), narrow(t, 1), std::move(step.state)});
+  for (std::int64_t t = first; t < length; ++t) {
+    step =
+        forward(BackboneInput{input.tokens.narrow(1, t, 1), narrow(t, 1), std::move(step.state)});
     outputs.push_back(step.sequence);
   }
   return Features{torch::cat(outputs, 1), input.mask, std::move(step.state)};
 }
 
-Features TransformerBackbone::forward_window(const BackboneInput& input) {
+Features TransformerBackbone::forward_window(const BackboneInput& input, bool keep_cache,
+                                             std::int64_t seen_before) {
   const std::int64_t batch = input.tokens.size(0), length = input.tokens.size(1);
   const std::int64_t width = options_.width;
+  const std::size_t ids_index = 2 * blocks_.size();
   const bool cached = !input.state.empty();
-  const bool keep_cache = causal() && (cached || !is_training());
-  const std::int64_t offset = cached ? input.state.back().item<std::int64_t>() : 0;
-  const std::int64_t past = cached ? input.state[0].size(2) : 0;
-  // Sliding window: the cached and the new tokens together fit in max_positions.
-  const std::int64_t kept = std::min(past, options_.max_positions - length);
-  const std::int64_t keys = kept + length;
+  const std::int64_t past = cached ? input.state[ids_index].size(1) : 0;
+  const std::int64_t keys = past + length;
   const auto device = input.tokens.device();
 
   torch::Tensor x =
-      token_embedding_->forward(input.tokens) + position_encoding(offset, length, device);
+      token_embedding_->forward(input.tokens) + position_encoding(past, length, device);
   if (options_.dropout > 0) x = torch::dropout(x, options_.dropout, is_training());
   x = x.view({batch * length, width});
 
@@ -282,11 +298,11 @@ Features TransformerBackbone::forward_window(const BackboneInput& input) {
   torch::Tensor bias;
   if (causal() && length > 1) {
     bias = torch::full({length, keys}, -std::numeric_limits<float>::infinity(), float_options)
-               .triu_(kept + 1);
+               .triu_(past + 1);
   }
   if (input.mask.defined() && !input.mask.all().item<bool>()) {
     auto real = input.mask.to(device, torch::kBool);
-    if (kept > 0) real = torch::cat({torch::ones({batch, kept}, real.options()), real}, 1);
+    if (past > 0) real = torch::cat({torch::ones({batch, past}, real.options()), real}, 1);
     auto padding = torch::zeros({batch, 1, 1, keys}, float_options)
                        .masked_fill_(real.logical_not().view({batch, 1, 1, keys}), -1e9);
     if (bias.defined()) padding = padding + bias;
@@ -295,13 +311,13 @@ Features TransformerBackbone::forward_window(const BackboneInput& input) {
   }
 
   State state;
-  if (keep_cache) state.reserve(2 * blocks_.size() + 1);
+  if (keep_cache) state.reserve(ids_index + 2);
   for (std::size_t i = 0; i < blocks_.size(); ++i) {
     transformer::KeyValues kv;
     kv.keep = keep_cache;
     if (cached) {
-      kv.past_keys = input.state[2 * i].narrow(2, past - kept, kept);
-      kv.past_values = input.state[2 * i + 1].narrow(2, past - kept, kept);
+      kv.past_keys = input.state[2 * i];
+      kv.past_values = input.state[2 * i + 1];
     }
     x = blocks_[i]->forward(x, batch, bias, kv);
     if (keep_cache) {
@@ -310,7 +326,11 @@ Features TransformerBackbone::forward_window(const BackboneInput& input) {
     }
   }
   if (final_norm_) x = final_norm_->forward(x);
-  if (keep_cache) state.push_back(torch::tensor(offset + length, torch::kLong));
+  if (keep_cache) {
+    state.push_back(cached ? torch::cat({input.state[ids_index], input.tokens}, 1)
+                           : input.tokens.contiguous());
+    state.push_back(torch::tensor(seen_before + past + length, torch::kLong));
+  }
   return Features{x.view({batch, length, width}), input.mask, std::move(state)};
 }
 

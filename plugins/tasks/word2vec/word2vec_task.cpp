@@ -35,7 +35,9 @@ void Word2VecTaskOptions::visit(OptionVisitor& v) {
   v.field("sample", sample,
           "frequent-word subsampling threshold as in word2vec.c (0 = keep every word)")
       .range(0.0, 1.0);
-  v.field("alpha", alpha, "initial learning rate (gensim's default for CBOW and skip-gram)")
+  v.field("alpha", alpha,
+          "initial learning rate (fastText's default; word2vec.c uses it for CBOW and 0.025 for "
+          "skip-gram)")
       .positive();
   v.field("min_alpha", min_alpha,
           "learning rate after the last word of the last epoch; it decays linearly")
@@ -197,7 +199,7 @@ std::int64_t WordIndex::find(std::string_view token) const {
 }
 
 struct Word2VecTask::Block {
-  std::size_t begin;      // in text_
+  std::size_t begin;  // in text_
   std::size_t end;
   std::int64_t position;  // approximate stream offset, for the learning rate
   std::int64_t index;     // within the step, for the random seed
@@ -321,8 +323,9 @@ void Word2VecTask::bind(Model& model) {
   torch::Tensor table = model.backbone().input_embedding();
   if (!table.defined() || table.dim() != 2 || table.size(0) != vocabulary_.size() ||
       table.scalar_type() != torch::kFloat || !table.is_contiguous()) {
-    throw Error(context_.place, "the word2vec backbone's input embedding must be a contiguous "
-                                "float [vocabulary, dim] table");
+    throw Error(context_.place,
+                "the word2vec backbone's input embedding must be a contiguous "
+                "float [vocabulary, dim] table");
   }
   if (!table.device().is_cpu()) {
     throw ConfigError(context_.place, "word2vec trains on the CPU; set the recipe's device: cpu");
@@ -340,8 +343,8 @@ Word2VecTask::Tally Word2VecTask::train_block(const Block& block, std::string_vi
   Word2VecRng rng(mix_seed(context_.seed, epoch_, step, block.index));
   worker.hidden.resize(static_cast<std::size_t>(dim_));
   worker.hidden_update.resize(static_cast<std::size_t>(dim_));
-  const Rows rows{input_rows_, dim_, options_.window, head_, worker.hidden.data(),
-                  worker.hidden_update.data()};
+  const Rows rows{
+      input_rows_, dim_, options_.window, head_, worker.hidden.data(), worker.hidden_update.data()};
   const double all_bytes = static_cast<double>(corpus_->size()) * options_.epochs;
   const bool paragraphs = options_.sentences == "paragraph";
   const auto max_length = static_cast<std::size_t>(options_.max_sentence_length);
@@ -485,8 +488,7 @@ std::vector<std::string> Word2VecTask::summary(const Metrics& final_metrics) con
     std::ostringstream line;
     line << std::fixed << std::setprecision(2) << "analogy accuracy " << 100.0 * accuracy->second
          << "% on " << last_analogy_.total << " questions (" << last_analogy_.skipped
-         << " skipped: a word outside the " << options_.restrict_vocab
-         << " most frequent)";
+         << " skipped: a word outside the " << options_.restrict_vocab << " most frequent)";
     lines.push_back(line.str());
   }
   std::ostringstream similarity;

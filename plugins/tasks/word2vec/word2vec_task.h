@@ -45,8 +45,8 @@ struct Word2VecTaskOptions {
   std::int64_t window = 5;
   /// Frequent-word subsampling threshold (word2vec.c's formula; 0 = off). Default 1e-3.
   double sample = 1e-3;
-  /// Initial learning rate. Default 0.025 (gensim's default for both CBOW and skip-gram).
-  double alpha = 0.025;
+  /// Initial learning rate. Default 0.05 (fastText's for both modes, word2vec.c's for CBOW).
+  double alpha = 0.05;
   /// Learning rate reached after the last word of the last epoch. Default 1e-4.
   double min_alpha = 1e-4;
   /// Epochs the learning rate decays over; must equal train.epochs. Default 1.
@@ -92,6 +92,9 @@ class Word2VecTask : public Task {
   using Options = Word2VecTaskOptions;
 
   Word2VecTask(const Options& options, const TaskContext& context);
+  // The word index points into the task's own vocabulary.
+  Word2VecTask(const Word2VecTask&) = delete;
+  Word2VecTask& operator=(const Word2VecTask&) = delete;
 
   void prepare(Tokenizer& tokenizer, bool fit_vocabulary) override;
   std::int64_t num_outputs() const override { return vocabulary_.size(); }
@@ -127,9 +130,9 @@ class Word2VecTask : public Task {
   std::unique_ptr<TextCorpus> corpus_;
   const Tokenizer* tokenizer_ = nullptr;  // owned by the stage, which outlives the task
   Vocabulary vocabulary_;
-  WordIndex index_;  // views into vocabulary_
-  std::vector<std::int64_t> counts_;         // training frequency per id; specials 0
-  std::vector<std::uint32_t> keep_;          // subsampling: keep when 32 random bits are below
+  WordIndex index_;                   // views into vocabulary_
+  std::vector<std::int64_t> counts_;  // training frequency per id; specials 0
+  std::vector<std::uint32_t> keep_;   // subsampling: keep when 32 random bits are below
   std::int64_t train_words_ = 0;
   std::int64_t step_bytes_ = 1;
   std::int64_t threads_ = 1;
