@@ -1,5 +1,6 @@
 // `lmforge run` and `lmforge validate`.
 #include <iostream>
+#include <sstream>
 
 #include "cli.h"
 #include "cli_options.h"
@@ -25,8 +26,8 @@ po::options_description recipe_options(const char* title) {
 /// Loads plugins, then the recipe with its key=value overrides.
 RecipeSpec load(const std::string& command, const Parsed& parsed) {
   if (parsed.positional.empty()) {
-    throw ConfigError("lmforge " + command, "missing RECIPE; usage: lmforge " + command +
-                                                " RECIPE [key=value ...]");
+    throw ConfigError("lmforge " + command,
+                      "missing RECIPE; usage: lmforge " + command + " RECIPE [key=value ...]");
   }
   std::vector<std::string> plugin_paths;
   if (parsed.values.count("plugin-path")) {
@@ -39,8 +40,8 @@ RecipeSpec load(const std::string& command, const Parsed& parsed) {
   for (std::size_t i = 1; i < parsed.positional.size(); ++i) {
     const std::string& item = parsed.positional[i];
     if (item.find('=') == std::string::npos) {
-      throw ConfigError("lmforge " + command, "unexpected argument '" + item +
-                                                  "'; overrides look like key=value");
+      throw ConfigError("lmforge " + command,
+                        "unexpected argument '" + item + "'; overrides look like key=value");
     }
     context.overrides.push_back(item);
   }
@@ -51,7 +52,10 @@ RecipeSpec load(const std::string& command, const Parsed& parsed) {
 
 int run_command(const Args& args) {
   auto options = recipe_options("lmforge run RECIPE [options] [key=value ...]");
-  options.add_options()("resume", po::bool_switch(), "continue from the last checkpoint");
+  options.add_options()("resume", po::bool_switch(), "continue from the last checkpoint")(
+      "stages", po::value<std::string>(),
+      "run only these stages, comma-separated; the others' directories in the run are used "
+      "as they are");
   Parsed parsed = parse_command("run", args, options);
   if (parsed.values.count("help")) {
     print_usage("lmforge run RECIPE [options] [key=value ...]", options);
@@ -60,6 +64,13 @@ int run_command(const Args& args) {
   RecipeSpec recipe = load("run", parsed);
   RunOptions run_options;
   run_options.resume = parsed.values["resume"].as<bool>();
+  if (parsed.values.count("stages")) {
+    std::stringstream list(parsed.values["stages"].as<std::string>());
+    for (std::string name; std::getline(list, name, ',');) {
+      if (!name.empty()) run_options.only_stages.push_back(name);
+    }
+    if (run_options.only_stages.empty()) throw ConfigError("--stages", "names no stage");
+  }
   run_recipe(recipe, run_options);
   std::cout << "run finished: " << recipe.run_dir << "\n";
   return 0;

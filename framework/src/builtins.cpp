@@ -6,6 +6,7 @@
 #include "optim/builtin_optimizers.h"
 #include "tasks/classification.h"
 #include "tasks/language_modeling.h"
+#include "tasks/tagging.h"
 #include "text/char_tokenizer.h"
 #include "text/word_tokenizer.h"
 
@@ -20,6 +21,7 @@ void register_builtins() {
   reg.tokenizer<CharTokenizer>("char", "one token per Unicode character (Korean syllables whole)");
   reg.task<LanguageModelingTask>("language_modeling", "next-token prediction over BPTT windows");
   reg.task<ClassificationTask>("classification", "text classification from TSV/label-first files");
+  reg.task<TaggingTask>("tagging", "a label per token (POS, NER) from CoNLL-style files");
   register_builtin_optimizers(reg);
   register_builtin_schedules(reg);
 }

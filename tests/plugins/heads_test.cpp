@@ -7,6 +7,7 @@
 #include <string>
 
 #include "heads/classifier/classifier_head.h"
+#include "heads/lm/fused_cross_entropy.h"
 #include "heads/lm/lm_head.h"
 #include "lmforge/error.h"
 #include "lmforge/model.h"
@@ -134,6 +135,84 @@ TEST_CASE("tying needs the backbone's output size to equal its embedding size", 
   }
   CHECK_THROWS_AS(LmHead(LmHeadOptions{}, head_context(*small_lstm(), kVocab + 1)),
                   lmforge::ConfigError);
+}
+
+namespace {
+
+/// Loss and gradients (hidden, weight, bias) of the plain linear + cross_entropy path.
+std::vector<torch::Tensor> plain_path(const torch::Tensor& h, const torch::Tensor& w,
+                                      const torch::Tensor& b, const torch::Tensor& t) {
+  auto hv = h.clone().requires_grad_(), wv = w.clone().requires_grad_(),
+       bv = b.clone().requires_grad_();
+  auto loss = torch::nn::functional::cross_entropy(
+      torch::linear(hv, wv, bv), t,
+      torch::nn::functional::CrossEntropyFuncOptions().ignore_index(-100));
+  (loss * 3.0).backward();  // a non-unit upstream gradient must scale every gradient
+  return {loss.detach(), hv.grad(), wv.grad(), bv.grad()};
+}
+
+std::vector<torch::Tensor> fused_path(const torch::Tensor& h, const torch::Tensor& w,
+                                      const torch::Tensor& b, const torch::Tensor& t,
+                                      std::int64_t chunk_bytes) {
+  auto hv = h.clone().requires_grad_(), wv = w.clone().requires_grad_(),
+       bv = b.clone().requires_grad_();
+  auto loss = lmforge::fused_linear_cross_entropy(hv, wv, bv, t, chunk_bytes);
+  (loss * 3.0).backward();
+  return {loss.detach(), hv.grad(), wv.grad(), bv.grad()};
+}
+
+}  // namespace
+
+TEST_CASE("fused projection + cross-entropy equals the plain path, gradients included",
+          "[heads][lm][fused]") {
+  torch::manual_seed(3);
+  const std::int64_t rows = 37, width = 8, vocab = 29;
+  auto h = torch::randn({rows, width}), w = torch::randn({vocab, width}) * 0.5,
+       b = torch::randn({vocab}) * 0.1;
+  auto t = torch::randint(0, vocab, {rows}, torch::kLong);
+  t.index_put_({torch::tensor({0, 5, 36})}, -100);  // ignored rows leave the mean
+  auto expected = plain_path(h, w, b, t);
+  // One chunk, and chunks of 4 rows (the last one shorter) must agree.
+  for (std::int64_t chunk_bytes : {std::int64_t{1} << 30, 4 * vocab * 4}) {
+    INFO("chunk bytes " << chunk_bytes);
+    auto got = fused_path(h, w, b, t, chunk_bytes);
+    for (std::size_t i = 0; i < expected.size(); ++i) {
+      INFO("output " << i);
+      CHECK(torch::allclose(got[i], expected[i], 1e-4, 1e-5));
+    }
+  }
+  // Without gradients it is the loss alone, with no autograd node.
+  torch::NoGradGuard no_grad;
+  auto eval_loss = lmforge::fused_linear_cross_entropy(h, w, b, t);
+  CHECK_FALSE(eval_loss.requires_grad());
+  CHECK(eval_loss.item<double>() == Approx(expected[0].item<double>()).epsilon(1e-5));
+}
+
+TEST_CASE("lm head forward_loss equals loss(forward) for tied and untied heads",
+          "[heads][lm][fused]") {
+  for (bool tie : {true, false}) {
+    INFO("tie_weights " << tie);
+    torch::manual_seed(4);
+    auto backbone = small_lstm(/*tie_output=*/true);
+    LmHeadOptions options;
+    options.tie_weights = tie;
+    LmHead head(options, head_context(*backbone, kVocab));
+    auto tokens = random_tokens(3, 7);
+    auto targets = random_tokens(3, 7);
+    Features features = backbone->forward(BackboneInput{tokens, {}, {}});
+    auto plain = head.loss(head.forward(features), targets);
+    auto fused = head.forward_loss(features, targets);
+    CHECK(fused.item<double>() == Approx(plain.item<double>()).epsilon(1e-5));
+    // Gradients reach the same parameters with the same values.
+    auto params = backbone->parameters();
+    for (auto& p : head.parameters()) params.push_back(p);
+    auto plain_grads = torch::autograd::grad({plain}, params, {}, /*retain_graph=*/true);
+    auto fused_grads = torch::autograd::grad({fused}, params);
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      INFO("parameter " << i);
+      CHECK(torch::allclose(fused_grads[i], plain_grads[i], 1e-4, 1e-6));
+    }
+  }
 }
 
 TEST_CASE("classifier head gives one logit per label for every pooling", "[heads][classifier]") {

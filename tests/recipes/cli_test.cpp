@@ -423,12 +423,18 @@ TEST_CASE("cli: the quickstart recipe learns, fine-tunes and generates", "[cli][
   CHECK(ppl < 0.5 * unigram);
   CHECK(ppl > 1.0);
 
+  std::map<std::string, double> accuracy_of;
   for (const char* stage : {"classify", "classify_from_scratch"}) {
     auto metrics = read_metrics((run / stage / "metrics.jsonl").string());
-    double accuracy = number(last_of(metrics, "test"), "accuracy");
-    INFO(stage << " test accuracy " << accuracy);
-    CHECK(accuracy > 0.6);
+    accuracy_of[stage] = number(last_of(metrics, "test"), "accuracy");
+    INFO(stage << " test accuracy " << accuracy_of[stage]);
+    CHECK(accuracy_of[stage] > 0.6);
   }
+  // The point of the recipe: with 100 labels the pre-trained body beats the same body trained
+  // from scratch (0.868 vs 0.847 when this was written; Bayes-optimal is 0.9145).
+  INFO("pre-trained " << accuracy_of["classify"] << ", from scratch "
+                      << accuracy_of["classify_from_scratch"]);
+  CHECK(accuracy_of["classify"] > accuracy_of["classify_from_scratch"]);
   // The summary prints the majority-class baseline; the fine-tuned classifier beats it.
   auto summary = r.out.find("classify: test accuracy ");
   REQUIRE(summary != std::string::npos);

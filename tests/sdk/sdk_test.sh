@@ -3,14 +3,16 @@
 #
 #   sdk_test.sh build BINARY_DIR TARGET...   build what `cmake --install` copies (a no-op when built)
 #   sdk_test.sh workflow SOURCE_DIR BINARY_DIR WORK_BASE
-#       runs the shell block of tests/sdk/README_SECTION.md as written -- install the SDK, `lmforge
-#       new plugin`, build the plugin as a separate CMake project, its Catch2 test, train with it --
-#       then checks the install (layout, RUNPATHs, bundled plugins found without environment), the
-#       plugin's exported symbols, the metrics, and the refusals of `lmforge new` and of a plugin
-#       registering a taken name.
+#       runs the shell block of README.md's "Write a plugin" section as written -- install the SDK,
+#       `lmforge new plugin`, build the plugin as a separate CMake project, its Catch2 test, train
+#       with it -- then checks the install (layout, RUNPATHs, bundled plugins found without
+#       environment), the plugin's exported symbols, the three ways of naming a plugin
+#       ($LMFORGE_PLUGIN_PATH, --plugin-path, a recipe's plugins: list), the metrics, and the
+#       refusals of `lmforge new` and of a plugin registering a taken name.
 #   sdk_test.sh abi SOURCE_DIR BINARY_DIR WORK_BASE
-#       builds a generated plugin against the installed SDK with -DLMFORGE_ABI_VERSION=999 and
-#       checks the CLI refuses it with one line naming the file and both ABI versions.
+#       builds a generated plugin against the installed SDK with -DLMFORGE_ABI_VERSION=999, and
+#       the plugins of tests/sdk/refusals (another LibTorch version, a missing symbol), and checks
+#       the CLI refuses each with one line naming the file and the reason.
 #   sdk_test.sh templates SOURCE_DIR BINARY_DIR WORK_BASE
 #       the other kinds, `lmforge new plugin --kind head` and `--kind task`: each project builds,
 #       its Catch2 test passes and its recipe trains, all without edits.
@@ -69,10 +71,13 @@ capture() {
 }
 
 if [[ $mode == workflow ]]; then
-  readme=$src/tests/sdk/README_SECTION.md
-  # The first ```sh block, exactly as a reader would paste it.
-  block=$(awk '/^```sh$/ { inside = 1; next } /^```/ { if (inside) exit } inside' "$readme")
-  [[ -n $block ]] || fail "no \`\`\`sh block in $readme"
+  readme=$src/README.md
+  # The first ```sh block of the "Write a plugin" section, exactly as a reader would paste it.
+  block=$(awk '/^## / { section = ($0 == "## Write a plugin") }
+    section && /^```sh$/ { inside = 1; next }
+    inside && /^```/ { exit }
+    inside' "$readme")
+  [[ -n $block ]] || fail "no \`\`\`sh block in the 'Write a plugin' section of $readme"
   # The block runs from a checkout whose build folder is ./build and installs under $HOME.
   home=$work/home
   mkdir -p "$home"
@@ -119,6 +124,9 @@ if [[ $mode == workflow ]]; then
   pass "installed CLI loads its bundled plugins from $prefix/lib/lmforge/plugins, no environment needed"
 
   [[ -f $plugin ]] || fail "the generated project did not build $plugin"
+  # Without Catch2 the generated project skips its test, and ctest passes with nothing to run.
+  { grep -q 'tests passed' "$log" && [[ -x $work/my_gru/build/my_gru_test ]]; } ||
+    fail "the generated project's Catch2 test was not built and run (log: $log)"
   exported=$(nm -D --defined-only "$plugin" | awk '$2 ~ /^[TDBRVWi]$/ { print $3 }' | sort | tr '\n' ' ')
   [[ $exported == "lmforge_plugin_info lmforge_plugin_register " ]] ||
     fail "my_gru.so exports more than the handshake: $exported"
@@ -128,6 +136,21 @@ if [[ $mode == workflow ]]; then
   [[ $rc == 0 && $out == *"from $plugin"* && $out == *hidden_size* ]] ||
     fail "lmforge plugins --describe my_gru: $out"
   pass "lmforge plugins --describe my_gru documents its options, from $plugin"
+
+  # The other two ways to name a plugin: the environment, and the recipe itself (the generated
+  # recipe carries the line, commented out; a copy beside it keeps ${recipe_dir} the same).
+  mkdir -p "$work/empty"
+  capture env LMFORGE_PLUGIN_PATH="$work/empty:$work/my_gru/build" "$cli" plugins --describe my_gru
+  [[ $rc == 0 && $out == *"from $plugin"* ]] ||
+    fail "LMFORGE_PLUGIN_PATH=$work/empty:$work/my_gru/build lmforge plugins --describe my_gru (exit $rc): $out"
+  pass "\$LMFORGE_PLUGIN_PATH (':'-separated) loads my_gru.so"
+  listed=$work/my_gru/recipe_with_plugins.yaml
+  sed 's/^# *plugins:/plugins:/' "$work/my_gru/recipe.yaml" >"$listed"
+  grep -q '^plugins:' "$listed" || fail "the generated recipe has no commented plugins: line to enable"
+  capture "$cli" validate "$listed"
+  [[ $rc == 0 && $out == *": ok (2 stages)"* ]] ||
+    fail "lmforge validate with the recipe's plugins: list (exit $rc): $out"
+  pass "a recipe's plugins: list loads my_gru.so (lmforge validate: $out)"
 
   grep -q '^run finished' "$log" || fail "lmforge run did not finish (log: $log)"
   pretrain=$work/runs/my_gru/pretrain/metrics.jsonl
@@ -207,29 +230,64 @@ if [[ $mode == templates ]]; then
   done_ok
 fi
 
-# abi: the same external path, compiled for a plugin ABI this lmforge does not speak.
+# abi: the same external path, compiled for a plugin ABI this lmforge does not speak, plus the
+# small plugins of tests/sdk/refusals (another LibTorch, a missing symbol).
 host_abi=$("$cli" --version | sed -n 's/.*plugin ABI \([0-9]*\).*/\1/p')
 [[ -n $host_abi && $host_abi != 999 ]] || fail "cannot read the plugin ABI from lmforge --version"
 capture "$cli" new plugin old_abi --kind head --dir "$work/old_abi"
 [[ $rc == 0 ]] || fail "lmforge new plugin old_abi --kind head: $out"
-if ! (cmake -S "$work/old_abi" -B "$work/old_abi/build" -DCMAKE_PREFIX_PATH="$prefix" \
-  -DCMAKE_CXX_FLAGS=-DLMFORGE_ABI_VERSION=999 &&
-  cmake --build "$work/old_abi/build" --target old_abi --parallel) >"$work/build.log" 2>&1; then
-  show "$work/build.log"
-  fail "building old_abi against the installed SDK with -DLMFORGE_ABI_VERSION=999"
+if ! cmake -S "$work/old_abi" -B "$work/old_abi/build" -DCMAKE_PREFIX_PATH="$prefix" \
+  -DCMAKE_CXX_FLAGS=-DLMFORGE_ABI_VERSION=999 >"$work/old_abi.configure.log" 2>&1; then
+  show "$work/old_abi.configure.log"
+  fail "configuring old_abi against the installed SDK with -DLMFORGE_ABI_VERSION=999"
 fi
+if ! cmake -S "$src/tests/sdk/refusals" -B "$work/refusals" -DCMAKE_PREFIX_PATH="$prefix" \
+  >"$work/refusals.configure.log" 2>&1; then
+  show "$work/refusals.configure.log"
+  fail "configuring $src/tests/sdk/refusals against the installed SDK"
+fi
+# Side by side: old_abi is one LibTorch compile, the refusals two light ones.
+cmake --build "$work/old_abi/build" --target old_abi >"$work/old_abi.build.log" 2>&1 &
+cmake --build "$work/refusals" >"$work/refusals.build.log" 2>&1 &
+wait
 so=$work/old_abi/build/old_abi.so
+[[ -f $so ]] || {
+  show "$work/old_abi.build.log"
+  fail "building old_abi against the installed SDK with -DLMFORGE_ABI_VERSION=999"
+}
 pass "built $so against the installed SDK with -DLMFORGE_ABI_VERSION=999"
-
-for command in "plugins" "run $work/old_abi/recipe.yaml --out $work/runs"; do
-  # shellcheck disable=SC2086  # the command is split into words on purpose
-  capture "$cli" $command --plugin-path "$work/old_abi/build"
-  [[ $rc == 3 ]] || fail "lmforge $command accepted a plugin built for ABI 999 (exit $rc): $out"
-  [[ $(wc -l <<<"$out") == 1 ]] || fail "the refusal is not one line: $out"
-  [[ $out == *"$so"* && $out == *"ABI 999"* && $out == *"ABI $host_abi"* ]] ||
-    fail "the refusal does not name the file and both ABI versions: $out"
-  echo "    $out"
-  pass "lmforge ${command%% *} refuses it in one line naming the file and ABI 999 vs $host_abi (exit 3)"
+for name in other_torch needs_missing; do
+  [[ -f $work/refusals/$name.so ]] || {
+    show "$work/refusals.build.log"
+    fail "building $name.so (tests/sdk/refusals) against the installed SDK"
+  }
 done
+pass "built other_torch.so and needs_missing.so (tests/sdk/refusals) against the installed SDK"
+
+# refused FILE WHAT EXPECTED... : `lmforge plugins --plugin-path FILE` exits 3 with one line that
+# names the file and contains every EXPECTED text.
+refused() {
+  local file=$1 what=$2
+  shift 2
+  capture "$cli" plugins --plugin-path "$file"
+  [[ $rc == 3 ]] || fail "lmforge plugins accepted $what (exit $rc): $out"
+  [[ $(wc -l <<<"$out") == 1 ]] || fail "the refusal of $what is not one line: $out"
+  [[ $out == *"$file"* ]] || fail "the refusal of $what does not name $file: $out"
+  for expected in "$@"; do
+    [[ $out == *"$expected"* ]] || fail "the refusal of $what does not say '$expected': $out"
+  done
+  echo "    $out"
+  pass "$what is refused in one line naming the file and the reason (exit 3)"
+}
+refused "$so" "a plugin built for ABI 999" "ABI 999" "ABI $host_abi"
+refused "$work/refusals/other_torch.so" "a plugin built against LibTorch 0.1" "LibTorch 0.1"
+refused "$work/refusals/needs_missing.so" "a plugin with a missing symbol" \
+  "lmforge_sdk_test_function_nobody_defines"
+
+# `lmforge run` refuses before it trains anything.
+capture "$cli" run "$work/old_abi/recipe.yaml" --out "$work/runs" --plugin-path "$work/old_abi/build"
+[[ $rc == 3 && $(wc -l <<<"$out") == 1 && $out == *"$so"* && $out == *"ABI 999"* ]] ||
+  fail "lmforge run with the ABI 999 plugin (exit $rc): $out"
 [[ ! -e $work/runs/old_abi ]] || fail "lmforge run started training despite the refused plugin"
+pass "lmforge run refuses it the same way, before training anything"
 done_ok

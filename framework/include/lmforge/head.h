@@ -22,6 +22,12 @@ class LMFORGE_API Head : public torch::nn::Module {
   virtual torch::Tensor forward(const Features& features) = 0;
   /// Mean loss of `logits` against `targets` (same leading shape; -100 = ignore).
   virtual torch::Tensor loss(const torch::Tensor& logits, const torch::Tensor& targets);
+  /// loss(forward(features), targets), which a head may compute without materialising the
+  /// logits (the lm head fuses its projection with the loss). Tasks call this when they need the
+  /// loss only.
+  virtual torch::Tensor forward_loss(const Features& features, const torch::Tensor& targets) {
+    return loss(forward(features), targets);
+  }
 };
 
 }  // namespace lmforge

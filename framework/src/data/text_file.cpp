@@ -1,5 +1,7 @@
 #include "data/text_file.h"
 
+#include <glob.h>
+
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -21,6 +23,26 @@ void require_readable_file(const std::string& path, const std::string& option,
   }
   std::ifstream probe(path, std::ios::binary);
   if (!probe) throw DataError(place, option + ": cannot read '" + path + "'");
+}
+
+std::vector<std::string> expand_file_pattern(const std::string& pattern, const std::string& option,
+                                             const std::string& place) {
+  const bool is_glob = pattern.find_first_of("*?[") != std::string::npos;
+  std::error_code ec;
+  if (!is_glob || std::filesystem::is_regular_file(pattern, ec)) {
+    require_readable_file(pattern, option, place);
+    return {pattern};
+  }
+  glob_t matches{};
+  const int status = glob(pattern.c_str(), 0, nullptr, &matches);  // sorted by glob(3)
+  std::vector<std::string> files;
+  for (std::size_t i = 0; status == 0 && i < matches.gl_pathc; ++i) {
+    if (std::filesystem::is_regular_file(matches.gl_pathv[i], ec))
+      files.emplace_back(matches.gl_pathv[i]);
+  }
+  globfree(&matches);
+  if (files.empty()) throw DataError(place, option + ": no file matches '" + pattern + "'");
+  return files;
 }
 
 void for_each_line(const std::string& path, const std::string& encoding, const std::string& place,

@@ -2,6 +2,7 @@
 // Reading text data sets line by line in a declared encoding, with errors that name the file.
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace lmforge {
 
@@ -14,5 +15,10 @@ void for_each_line(const std::string& path, const std::string& encoding, const s
 /// Throws DataError at `place` when `path` is not a readable file, naming the option.
 void require_readable_file(const std::string& path, const std::string& option,
                            const std::string& place);
+
+/// The files `pattern` names: itself when it is a readable file, else the sorted matches of a
+/// glob ('books/*.txt'). Throws DataError at `place`, naming `option`, when nothing matches.
+std::vector<std::string> expand_file_pattern(const std::string& pattern, const std::string& option,
+                                             const std::string& place);
 
 }  // namespace lmforge

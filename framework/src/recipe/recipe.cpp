@@ -39,7 +39,8 @@ void TrainSpec::visit(OptionVisitor& v) {
   v.component("schedule", schedule, "scheduler", "learning-rate schedule");
   v.field("clip_grad_norm", clip_grad_norm, "clip the global gradient norm (0 = off)")
       .non_negative();
-  v.field("eval_every", eval_every, "evaluate every N steps as well as each epoch (0 = epochs only)")
+  v.field("eval_every", eval_every,
+          "evaluate every N steps as well as each epoch (0 = epochs only)")
       .non_negative();
   v.field("checkpoint_every", checkpoint_every,
           "checkpoint every N steps as well as each epoch (0 = epochs only)")
@@ -62,10 +63,12 @@ void StageSpec::visit(OptionVisitor& v) {
   v.component("tokenizer", tokenizer, "tokenizer", "text to ids (default: from init or word)");
   v.component("backbone", backbone, "backbone", "model body (default: from init)");
   v.component("head", head, "head", "output head");
-  v.group("init", [this](OptionVisitor& g) { init.visit(g); }, "start from an earlier stage");
-  v.group("train", [this](OptionVisitor& g) { train.visit(g); }, "training settings");
-  v.group("generate", [this](OptionVisitor& g) { generate.visit(g); },
-          "sample text after training");
+  v.group(
+      "init", [this](OptionVisitor& g) { init.visit(g); }, "start from an earlier stage");
+  v.group(
+      "train", [this](OptionVisitor& g) { train.visit(g); }, "training settings");
+  v.group(
+      "generate", [this](OptionVisitor& g) { generate.visit(g); }, "sample text after training");
 }
 
 void DataGeneratorSpec::visit(OptionVisitor& v) {
@@ -83,8 +86,9 @@ void RecipeSpec::visit(OptionVisitor& v) {
   v.field("threads", threads, "CPU threads (0 = all cores)").non_negative();
   v.choice("device", device, {"cpu", "cuda"}, "where to train");
   v.field("plugins", plugins, "extra plugin files or folders to load");
-  v.group("generate_data", [this](OptionVisitor& g) { generate_data.visit(g); },
-          "make a synthetic data set under ${run}/data before the stages");
+  v.group(
+      "generate_data", [this](OptionVisitor& g) { generate_data.visit(g); },
+      "make a synthetic data set under ${run}/data before the stages");
 }
 
 std::string resolve_data_dir(const std::string& from_command_line) {
@@ -111,8 +115,8 @@ std::string interpolate(const std::string& text, const std::map<std::string, std
     if (name.rfind("env:", 0) == 0) {
       const char* value = std::getenv(name.substr(4).c_str());
       if (!value) {
-        throw ConfigError(place, "environment variable " + name.substr(4) + " is not set (used as ${" +
-                                     name + "})");
+        throw ConfigError(place, "environment variable " + name.substr(4) +
+                                     " is not set (used as ${" + name + "})");
       }
       out += value;
     } else {
@@ -146,6 +150,28 @@ void interpolate_tree(YAML::Node node, const std::map<std::string, std::string>&
   }
 }
 
+/// A copy of `node` without source marks. YAML::Load marks what it parses as line 1 of a file,
+/// which error messages would then blame on the recipe; a value set on the command line must be
+/// reported by its key path instead (see ConfigNode::place_of).
+YAML::Node without_marks(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Scalar:
+      return YAML::Node(node.Scalar());
+    case YAML::NodeType::Sequence: {
+      YAML::Node out(YAML::NodeType::Sequence);
+      for (const auto& item : node) out.push_back(without_marks(item));
+      return out;
+    }
+    case YAML::NodeType::Map: {
+      YAML::Node out(YAML::NodeType::Map);
+      for (const auto& entry : node) out[entry.first.Scalar()] = without_marks(entry.second);
+      return out;
+    }
+    default:
+      return YAML::Node(YAML::NodeType::Null);
+  }
+}
+
 void apply_override(YAML::Node root, const std::string& assignment) {
   const std::string place = "command line override '" + assignment + "'";
   auto eq = assignment.find('=');
@@ -155,7 +181,7 @@ void apply_override(YAML::Node root, const std::string& assignment) {
   std::string key = assignment.substr(0, eq);
   YAML::Node value;
   try {
-    value = YAML::Load(assignment.substr(eq + 1));
+    value = without_marks(YAML::Load(assignment.substr(eq + 1)));
   } catch (const YAML::Exception& e) {
     throw ConfigError(place, "value is not valid YAML: " + e.msg);
   }
@@ -218,9 +244,9 @@ RecipeSpec load_recipe(const std::string& path, const RecipeContext& context) {
   try {
     root = YAML::LoadFile(path);
   } catch (const YAML::ParserException& e) {
-    throw ConfigError(path + ":" + std::to_string(e.mark.line + 1) + ":" +
-                          std::to_string(e.mark.column + 1),
-                      "YAML syntax error: " + e.msg);
+    throw ConfigError(
+        path + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1),
+        "YAML syntax error: " + e.msg);
   } catch (const YAML::Exception& e) {
     throw ConfigError(path, std::string("cannot read recipe: ") + e.what());
   }
@@ -252,7 +278,8 @@ RecipeSpec load_recipe(const std::string& path, const RecipeContext& context) {
   std::set<std::string> names;
   for (std::size_t i = 0; i < stages.yaml().size(); ++i) {
     YAML::Node item = stages.yaml()[i];
-    std::string label = item.IsMap() && item["name"] ? item["name"].as<std::string>("") : std::to_string(i);
+    std::string label =
+        item.IsMap() && item["name"] ? item["name"].as<std::string>("") : std::to_string(i);
     ConfigNode stage_node(item, path, "stages." + label);
     StageSpec stage;
     stage.place = stage_node.place();

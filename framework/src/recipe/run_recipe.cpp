@@ -2,17 +2,21 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <iomanip>
 #include <iostream>
 #include <sstream>
 
+#include "config/suggest.h"
 #include "config/yaml_options.h"
+#include "data/text_file.h"
 #include "data/toy_grammar.h"
 #include "generate/sampler.h"
 #include "io/atomic_file.h"
 #include "lmforge/error.h"
 #include "lmforge/registry.h"
+#include "lmforge/vocabulary.h"
 #include "plugins/plugin_loader.h"
 #include "train/checkpoint.h"
 #include "train/runtime.h"
@@ -48,8 +52,8 @@ std::string init_source_dir(const RecipeSpec& recipe, std::size_t stage_index) {
 void check_init_parts(const StageSpec& stage) {
   for (const auto& part : stage.init.parts) {
     if (part != "tokenizer" && part != "backbone" && part != "head") {
-      throw ConfigError(stage.place, "init.parts: unknown part '" + part +
-                                         "'; use tokenizer, backbone, head");
+      throw ConfigError(stage.place,
+                        "init.parts: unknown part '" + part + "'; use tokenizer, backbone, head");
     }
   }
 }
@@ -71,9 +75,38 @@ StageComponents effective_components(const RecipeSpec& recipe, std::size_t index
     if (!c.head.given() && stage.init.has("head")) c.head = from.head;
   }
   if (!c.tokenizer.given()) c.tokenizer.type = "word";
-  if (!c.backbone.given()) throw ConfigError(stage.place, "stage '" + stage.name + "' needs a backbone: give `backbone:` or init it from an earlier stage");
+  if (!c.backbone.given())
+    throw ConfigError(stage.place,
+                      "stage '" + stage.name +
+                          "' needs a backbone: give `backbone:` or init it from an earlier stage");
   if (!c.head.given()) throw ConfigError(stage.place, "stage '" + stage.name + "' needs a head");
   return c;
+}
+
+/// Why a part taken by `init` does not fit this stage's model, and what to change: load_part's
+/// report (the part, every key that differs and both shapes, the file) and the likely fix.
+std::string init_refusal(const StageSpec& stage, const std::string& part,
+                         const std::string& source_dir, std::int64_t vocab_size,
+                         const Error& error) {
+  std::ostringstream s;
+  s << "init from '" << stage.init.from << "': " << error.message() << " [" << error.place() << "]";
+  // A body trained on another vocabulary is the usual cause, and only the source's own
+  // vocabulary fits it.
+  fs::path source_vocab = fs::path(source_dir) / "vocab.txt";
+  std::error_code ec;
+  if (!stage.init.has("tokenizer") && fs::exists(source_vocab, ec)) {
+    std::int64_t source_size = Vocabulary::load(source_vocab.string()).size();
+    if (source_size != vocab_size) {
+      s << "; the source was trained on a vocabulary of " << source_size
+        << " tokens, this stage built its own of " << vocab_size
+        << ": add tokenizer to init.parts to use the source's";
+      return s.str();
+    }
+  }
+  s << "; build this stage's " << part << " as the source's"
+    << (part == "head" ? " (same options and outputs)" : " (same options)") << ", see "
+    << (fs::path(source_dir) / "stage.yaml").string();
+  return s.str();
 }
 
 void print_samples(const StageSpec& stage, Model& model, const Tokenizer& tokenizer,
@@ -88,6 +121,23 @@ void print_samples(const StageSpec& stage, Model& model, const Tokenizer& tokeni
   for (const auto& prompt : stage.generate.prompts) {
     std::cout << stage.name << " sample: " << prompt << " → "
               << generate_text(model, tokenizer, prompt, sampling, device) << "\n";
+  }
+}
+
+bool selected(const RunOptions& options, const std::string& stage) {
+  const auto& only = options.only_stages;
+  return only.empty() || std::find(only.begin(), only.end(), stage) != only.end();
+}
+
+void check_selected_stages(const RecipeSpec& recipe, const RunOptions& options) {
+  std::vector<std::string> names;
+  for (const auto& stage : recipe.stages) names.push_back(stage.name);
+  for (const auto& name : options.only_stages) {
+    if (find_stage(recipe, name) < 0) {
+      throw ConfigError("--stages", "no stage '" + name + "' in " + recipe.file +
+                                        did_you_mean(name, names) +
+                                        "; stages: " + join_names(names));
+    }
   }
 }
 
@@ -118,10 +168,12 @@ void validate_recipe(const RecipeSpec& recipe) {
         YAML::Node value = c.task.node->yaml()[key];
         if (!value || !value.IsScalar()) continue;
         std::string path = value.Scalar();
-        bool generated = !recipe.generate_data.type.empty() &&
-                         path.rfind(recipe.run_dir, 0) == 0;
+        bool generated = !recipe.generate_data.type.empty() && path.rfind(recipe.run_dir, 0) == 0;
         std::error_code ec;
-        if (!generated && !fs::exists(path, ec)) {
+        const bool glob = path.find_first_of("*?[") != std::string::npos;
+        if (!generated && glob) {
+          expand_file_pattern(path, std::string("task.") + key, c.task.node->place_of(value));
+        } else if (!generated && !fs::exists(path, ec)) {
           throw DataError(c.task.node->place_of(value),
                           std::string("task.") + key + ": file '" + path +
                               "' does not exist (is --data-dir right?)");
@@ -134,6 +186,7 @@ void validate_recipe(const RecipeSpec& recipe) {
 void run_recipe(const RecipeSpec& recipe, const RunOptions& options) {
   PluginLoader::instance().load_paths(recipe.plugins, recipe.file + " plugins");
   validate_recipe(recipe);
+  check_selected_stages(recipe, options);
   configure_runtime(recipe.threads);
   torch::Device device = torch::kCPU;
   if (recipe.device == "cuda") {
@@ -165,6 +218,7 @@ void run_recipe(const RecipeSpec& recipe, const RunOptions& options) {
   for (std::size_t index = 0; index < recipe.stages.size(); ++index) {
     const StageSpec& stage = recipe.stages[index];
     fs::path stage_dir = fs::path(recipe.run_dir) / stage.name;
+    if (!selected(options, stage.name)) continue;
     if (options.resume && fs::exists(stage_dir / "done")) {
       std::cout << stage.name << ": already finished, skipping\n";
       continue;
@@ -190,10 +244,10 @@ void run_recipe(const RecipeSpec& recipe, const RunOptions& options) {
     task->save_artifacts(stage_dir.string());
 
     auto backbone_reader = component_reader(c.backbone, "backbone '" + c.backbone.type + "'");
-    auto backbone = registry.make_backbone(
-        c.backbone.type, backbone_reader,
-        BackboneContext{tokenizer->vocabulary().size(), Vocabulary::kPad},
-        component_place(c.backbone));
+    auto backbone =
+        registry.make_backbone(c.backbone.type, backbone_reader,
+                               BackboneContext{tokenizer->vocabulary().size(), Vocabulary::kPad},
+                               component_place(c.backbone));
     auto head_reader = component_reader(c.head, "head '" + c.head.type + "'");
     auto head = registry.make_head(
         c.head.type, head_reader,
@@ -207,10 +261,15 @@ void run_recipe(const RecipeSpec& recipe, const RunOptions& options) {
       }
       for (const char* part : {"backbone", "head"}) {
         if (!stage.init.has(part)) continue;
-        torch::nn::Module& module =
-            std::string(part) == "backbone" ? static_cast<torch::nn::Module&>(model.backbone())
-                                            : static_cast<torch::nn::Module&>(model.head());
-        load_part(module, *source_checkpoint, part);
+        torch::nn::Module& module = std::string(part) == "backbone"
+                                        ? static_cast<torch::nn::Module&>(model.backbone())
+                                        : static_cast<torch::nn::Module&>(model.head());
+        try {
+          load_part(module, *source_checkpoint, part);
+        } catch (const ConfigError& e) {
+          throw ConfigError(stage.place, init_refusal(stage, part, source_dir,
+                                                      tokenizer->vocabulary().size(), e));
+        }
         std::cout << stage.name << ": " << part << " initialised from " << *source_checkpoint
                   << "\n";
       }
@@ -219,8 +278,8 @@ void run_recipe(const RecipeSpec& recipe, const RunOptions& options) {
     save_stage_description(stage_dir.string(), c, tokenizer->vocabulary().size(),
                            task->num_outputs());
 
-    TrainerSetup setup{stage.name, stage_dir.string(), stage.place, &stage.train,
-                       c.backbone.type, c.head.type, device, options.resume};
+    TrainerSetup setup{stage.name,      stage_dir.string(), stage.place, &stage.train,
+                       c.backbone.type, c.head.type,        device,      options.resume};
     Metrics final_metrics = Trainer(setup, model, *task).fit();
     for (const auto& line : task->summary(final_metrics)) {
       std::cout << stage.name << ": " << line << "\n";

@@ -3,6 +3,7 @@
 // parts from earlier stages when `init` says so), trains, and records everything in the run
 // directory so later stages, `--resume`, `generate` and `predict` can pick it up.
 #include <string>
+#include <vector>
 
 #include "recipe/recipe.h"
 
@@ -10,6 +11,9 @@ namespace lmforge {
 
 struct RunOptions {
   bool resume = false;
+  /// Run only these stages (empty = all). A stage that inits from a stage left out reads that
+  /// stage's finished directory in the run, e.g. to try a new classifier on a pre-trained body.
+  std::vector<std::string> only_stages;
 };
 
 /// Returns the final metrics of the last stage.

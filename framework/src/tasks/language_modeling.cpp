@@ -8,15 +8,28 @@
 #include "data/text_file.h"
 #include "io/atomic_file.h"
 #include "lmforge/error.h"
+#include "tasks/classification.h"
 
 namespace lmforge {
 
 void LanguageModelingOptions::visit(OptionVisitor& v) {
-  v.field("train", train, "training text, one sentence/paragraph per line").required();
+  v.field("train", train,
+          "training text, one sentence/paragraph per line; a file or a glob such as "
+          "'books/*.txt' (files in sorted order)")
+      .required();
   v.field("valid", valid, "validation text (evaluated each epoch)");
   v.field("test", test, "test text (evaluated at the end)");
   v.field("encoding", encoding, "text encoding: utf-8, cp1252 or latin-1");
+  v.choice("format", format, {"text", "tsv", "csv", "label_first", "trec"},
+           "text: one text per line; otherwise the text of a labelled data set, read as the "
+           "classification task reads it (labels ignored)");
+  v.field("text_column", text_column, "tsv/csv: 0-based column of the text").non_negative();
+  v.field("header", header, "tsv/csv: the first record is a header and is skipped");
   v.field("bptt", bptt, "tokens per back-propagation window").positive();
+  v.choice("windows", windows, {"contiguous", "random"},
+           "contiguous: batch_size streams read in order, recurrent state carried across steps; "
+           "random: batch_size windows at random offsets each step, no state (nanoGPT's "
+           "sampling, for transformers)");
   v.field("eval_batch_size", eval_batch_size, "parallel rows when evaluating").positive();
   v.field("valid_fraction", valid_fraction,
           "hold out this last fraction of the training text as the valid split (nanoGPT's 0.1), "
@@ -29,13 +42,37 @@ void LanguageModelingOptions::visit(OptionVisitor& v) {
 LanguageModelingTask::LanguageModelingTask(const Options& options, const TaskContext& context)
     : options_(options), context_(context) {}
 
-torch::Tensor LanguageModelingTask::encode_file(Tokenizer& tokenizer, const std::string& path,
+void LanguageModelingTask::for_each_text(
+    const std::string& spec, const std::string& option,
+    const std::function<void(const std::string&)>& on_text) const {
+  for (const auto& path : expand_file_pattern(spec, option, context_.place)) {
+    if (options_.format == "text") {
+      for_each_line(path, options_.encoding, context_.place,
+                    [&](const std::string& line, std::int64_t) { on_text(line); });
+      continue;
+    }
+    // The classification reader knows the formats. It needs a label column: the first one (an
+    // id in the usual layouts) or, when that is the text, the text itself.
+    ClassificationOptions read;
+    read.format = options_.format;
+    read.text_column = options_.text_column;
+    read.label_column = 0;
+    read.header = options_.header;
+    read.encoding = options_.encoding;
+    read.trec_labels = "fine";
+    for (const auto& record :
+         ClassificationTask::read_records(read, path, option, context_.place)) {
+      on_text(record.text);
+    }
+  }
+}
+
+torch::Tensor LanguageModelingTask::encode_file(Tokenizer& tokenizer, const std::string& spec,
                                                 const std::string& option) const {
-  require_readable_file(path, option, context_.place);
   std::vector<std::int64_t> ids;
-  for_each_line(path, options_.encoding, context_.place, [&](const std::string& line, std::int64_t) {
-    auto line_ids = tokenizer.encode(line);
-    ids.insert(ids.end(), line_ids.begin(), line_ids.end());
+  for_each_text(spec, option, [&](const std::string& text) {
+    auto text_ids = tokenizer.encode(text);
+    ids.insert(ids.end(), text_ids.begin(), text_ids.end());
     ids.push_back(Vocabulary::kEos);
   });
   return torch::tensor(ids, torch::kLong);
@@ -47,10 +84,8 @@ torch::Tensor LanguageModelingTask::batchify(const torch::Tensor& stream, std::i
 }
 
 void LanguageModelingTask::prepare(Tokenizer& tokenizer, bool fit_vocabulary) {
-  require_readable_file(options_.train, "train", context_.place);
   if (fit_vocabulary) {
-    for_each_line(options_.train, options_.encoding, context_.place,
-                  [&](const std::string& line, std::int64_t) { tokenizer.count(line); });
+    for_each_text(options_.train, "train", [&](const std::string& text) { tokenizer.count(text); });
     tokenizer.build_vocabulary();
   }
   vocab_size_ = tokenizer.vocabulary().size();
@@ -66,10 +101,9 @@ void LanguageModelingTask::prepare(Tokenizer& tokenizer, bool fit_vocabulary) {
     stream = stream.narrow(0, 0, stream.size(0) - valid_tokens);
   }
   if (stream.size(0) < 2 * context_.batch_size + 1) {
-    throw DataError(context_.place, "training text '" + options_.train + "' has " +
-                                        std::to_string(stream.size(0)) +
-                                        " tokens, too few for batch_size " +
-                                        std::to_string(context_.batch_size));
+    throw DataError(context_.place,
+                    "training text '" + options_.train + "' has " + std::to_string(stream.size(0)) +
+                        " tokens, too few for batch_size " + std::to_string(context_.batch_size));
   }
   // Entropy of the unigram distribution: the perplexity a model that ignores context would get.
   auto counts = torch::bincount(stream, {}, vocab_size_).to(torch::kDouble);
@@ -78,12 +112,22 @@ void LanguageModelingTask::prepare(Tokenizer& tokenizer, bool fit_vocabulary) {
   unigram_nats_ = -(nz * nz.log()).sum().item<double>();
 
   train_ = batchify(stream, context_.batch_size);
-  for (const auto& [split, path] : {std::pair<std::string, std::string>{"valid", options_.valid},
-                                    {"test", options_.test}}) {
+  if (options_.windows == "random") {
+    if (stream.size(0) <= options_.bptt) {
+      throw DataError(context_.place, "training text '" + options_.train + "' has " +
+                                          std::to_string(stream.size(0)) +
+                                          " tokens, too few for windows of bptt " +
+                                          std::to_string(options_.bptt) + " + 1");
+    }
+    train_stream_ = stream;
+  }
+  for (const auto& [split, path] :
+       {std::pair<std::string, std::string>{"valid", options_.valid}, {"test", options_.test}}) {
     const bool split_off = split == "valid" && held_out.defined();
     if (path.empty() && !split_off) continue;
     torch::Tensor s = split_off ? held_out : encode_file(tokenizer, path, split);
-    std::int64_t rows = std::min<std::int64_t>(options_.eval_batch_size, std::max<std::int64_t>(1, (s.size(0) - 1) / 2));
+    std::int64_t rows = std::min<std::int64_t>(options_.eval_batch_size,
+                                               std::max<std::int64_t>(1, (s.size(0) - 1) / 2));
     if (s.size(0) < 2) {
       throw DataError(context_.place, split_off ? "valid_fraction " +
                                                       std::to_string(options_.valid_fraction) +
@@ -101,14 +145,24 @@ std::int64_t LanguageModelingTask::steps_per_epoch() const {
 void LanguageModelingTask::start_epoch(std::int64_t) { state_.clear(); }
 
 StepResult LanguageModelingTask::train_step(Model& model, std::int64_t step) {
+  if (train_stream_.defined()) {
+    // The default generator draws the offsets, so checkpoints (which save it) resume exactly.
+    const std::int64_t span = options_.bptt + 1;
+    auto offsets =
+        torch::randint(train_stream_.size(0) - span + 1, {context_.batch_size}, torch::kLong);
+    auto windows = train_stream_.index({offsets.unsqueeze(1) + torch::arange(span)});
+    auto input = windows.narrow(1, 0, options_.bptt).to(context_.device);
+    auto target = windows.narrow(1, 1, options_.bptt).to(context_.device);
+    Features features = model.backbone().forward(BackboneInput{input, {}, {}});
+    return StepResult{model.head().forward_loss(features, target), input.numel(), false};
+  }
   std::int64_t start = step * options_.bptt;
   std::int64_t length = std::min(options_.bptt, train_.size(1) - 1 - start);
   auto input = train_.narrow(1, start, length).to(context_.device);
   auto target = train_.narrow(1, start + 1, length).to(context_.device);
   Features features = model.backbone().forward(BackboneInput{input, {}, state_});
   if (model.backbone().carries_state()) state_ = Backbone::detach(features.state);
-  auto logits = model.head().forward(features);
-  return StepResult{model.head().loss(logits, target), input.numel(), false};
+  return StepResult{model.head().forward_loss(features, target), input.numel(), false};
 }
 
 Metrics LanguageModelingTask::evaluate(Model& model, const std::string& split) {
@@ -126,13 +180,15 @@ Metrics LanguageModelingTask::evaluate(Model& model, const std::string& split) {
     auto target = data.narrow(1, start + 1, length).to(context_.device);
     Features features = model.backbone().forward(BackboneInput{input, {}, state});
     if (model.backbone().carries_state()) state = features.state;
-    auto loss = model.head().loss(model.head().forward(features), target);
+    auto loss = model.head().forward_loss(features, target);
     total_nats += loss.item<double>() * static_cast<double>(target.numel());
     total_tokens += target.numel();
   }
   model.train();
   double nats = total_nats / static_cast<double>(std::max<std::int64_t>(1, total_tokens));
-  return {{"loss", nats}, {"ppl", std::exp(nats)}, {"bits_per_token", nats / std::log(2.0)},
+  return {{"loss", nats},
+          {"ppl", std::exp(nats)},
+          {"bits_per_token", nats / std::log(2.0)},
           {"unigram_ppl", std::exp(unigram_nats_)}};
 }
 
@@ -178,10 +234,10 @@ std::vector<std::string> LanguageModelingTask::summary(const Metrics& final_metr
     if (key != std::string::npos) {
       double true_nats = std::stod(text.substr(text.find(':', key) + 1));
       std::ostringstream ref;
-      ref << std::fixed << std::setprecision(3) << "true entropy of the data: "
-          << true_nats << " nats/token (perplexity " << std::setprecision(2) << std::exp(true_nats)
-          << "); the model is within " << std::setprecision(3)
-          << std::log(ppl->second) - true_nats << " nats/token of the best possible";
+      ref << std::fixed << std::setprecision(3) << "true entropy of the data: " << true_nats
+          << " nats/token (perplexity " << std::setprecision(2) << std::exp(true_nats)
+          << "); the model is within " << std::setprecision(3) << std::log(ppl->second) - true_nats
+          << " nats/token of the best possible";
       lines.push_back(ref.str());
     }
   }

@@ -4,6 +4,8 @@
 // tokens of every row and carries the recurrent state (detached) into the next step.
 #include <torch/torch.h>
 
+#include <functional>
+
 #include "lmforge/task.h"
 
 namespace lmforge {
@@ -13,7 +15,15 @@ struct LanguageModelingOptions {
   std::string valid;
   std::string test;
   std::string encoding = "utf-8";
+  /// How lines hold text: plain text, or a labelled data set whose text column is read (so a
+  /// language model can be fine-tuned on a classification set's own text, ULMFiT's middle step).
+  std::string format = "text";
+  std::int64_t text_column = 1;  // tsv/csv
+  bool header = false;           // tsv/csv
   std::int64_t bptt = 35;
+  /// "contiguous": batch_size parallel streams read in order, state carried (the classic BPTT
+  /// setup); "random": batch_size windows at random offsets every step, no state (nanoGPT).
+  std::string windows = "contiguous";
   std::int64_t eval_batch_size = 10;
   double valid_fraction = 0.0;  // hold out the end of the training stream as "valid"
   std::string reference;
@@ -42,13 +52,17 @@ class LanguageModelingTask : public Task {
   static torch::Tensor batchify(const torch::Tensor& stream, std::int64_t rows);
 
  private:
-  torch::Tensor encode_file(Tokenizer& tokenizer, const std::string& path,
+  /// Calls `on_text` for each text of `spec` (a file or a glob of files) in the declared format.
+  void for_each_text(const std::string& spec, const std::string& option,
+                     const std::function<void(const std::string&)>& on_text) const;
+  torch::Tensor encode_file(Tokenizer& tokenizer, const std::string& spec,
                             const std::string& option) const;
 
   Options options_;
   TaskContext context_;
   std::int64_t vocab_size_ = 0;
-  torch::Tensor train_;  // [batch_size, columns]
+  torch::Tensor train_;                        // [batch_size, columns]
+  torch::Tensor train_stream_;                 // [tokens], for random windows
   std::map<std::string, torch::Tensor> eval_;  // split -> [eval_batch_size, columns]
   State state_;
   double unigram_nats_ = 0;  // entropy of the training unigram distribution (baseline)

@@ -2,7 +2,9 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <set>
 #include <sstream>
 
 #include "io/atomic_file.h"
@@ -102,8 +104,8 @@ CheckpointMeta CheckpointStore::read_meta(const std::string& checkpoint_dir) {
     }
     int format = node["format"].as<int>();
     if (format != kCheckpointFormat) {
-      throw DataError(path, "checkpoint format " + std::to_string(format) + ", this lmforge reads " +
-                                std::to_string(kCheckpointFormat));
+      throw DataError(path, "checkpoint format " + std::to_string(format) +
+                                ", this lmforge reads " + std::to_string(kCheckpointFormat));
     }
     meta.epoch = node["epoch"].as<std::int64_t>();
     meta.step_in_epoch = node["step_in_epoch"].as<std::int64_t>();
@@ -127,9 +129,13 @@ std::string load_part(torch::nn::Module& module, const std::string& checkpoint_d
     throw DataError(path, "cannot read checkpoint part '" + part + "' (corrupt or truncated)");
   }
   std::vector<std::string> stored = archive.keys();
-  std::vector<std::string> missing, unexpected;
-  torch::NoGradGuard no_grad;
-  auto visit = [&](const std::string& key, torch::Tensor& target) {
+  std::vector<std::string> missing, unexpected, mismatched;
+  // Everything is read and checked before anything is copied: a refused part leaves the module
+  // exactly as it was, never half old weights and half new.
+  std::vector<std::pair<torch::Tensor, torch::Tensor>> copies;  // (target, value)
+  std::set<std::string> known;
+  auto visit = [&](const std::string& key, const torch::Tensor& target) {
+    known.insert(key);
     if (std::find(stored.begin(), stored.end(), key) == stored.end()) {
       missing.push_back(key);
       return;
@@ -137,21 +143,14 @@ std::string load_part(torch::nn::Module& module, const std::string& checkpoint_d
     torch::Tensor value;
     archive.read(key, value);
     if (value.sizes() != target.sizes()) {
-      throw ConfigError(path, "cannot load " + part + " parameter '" + key + "': checkpoint has shape " +
-                                  shape_text(value) + ", the model expects " + shape_text(target) +
-                                  " (different vocabulary or sizes?)");
+      mismatched.push_back("'" + key + "' is " + shape_text(value) + " in the checkpoint, " +
+                           shape_text(target) + " in the model");
+      return;
     }
-    target.copy_(value);
+    copies.emplace_back(target, value);
   };
-  std::set<std::string> known;
-  for (auto& item : module.named_parameters()) {
-    known.insert(item.key());
-    visit(item.key(), item.value());
-  }
-  for (auto& item : module.named_buffers()) {
-    known.insert(item.key());
-    visit(item.key(), item.value());
-  }
+  for (const auto& item : module.named_parameters()) visit(item.key(), item.value());
+  for (const auto& item : module.named_buffers()) visit(item.key(), item.value());
   for (const auto& key : stored) {
     if (!known.count(key)) unexpected.push_back(key);
   }
@@ -165,6 +164,16 @@ std::string load_part(torch::nn::Module& module, const std::string& checkpoint_d
     report = s.str();
     if (!allow_partial) throw ConfigError(path, "checkpoint does not fit the model: " + report);
   }
+  if (!mismatched.empty()) {
+    std::string list;
+    for (const auto& m : mismatched) list += (list.empty() ? "" : "; ") + m;
+    throw ConfigError(path, "cannot load the " + part + ": " + std::to_string(mismatched.size()) +
+                                " tensor(s) have another shape than this model's (a different "
+                                "vocabulary or different sizes?): " +
+                                list);
+  }
+  torch::NoGradGuard no_grad;
+  for (auto& [target, value] : copies) target.copy_(value);
   return report;
 }
 

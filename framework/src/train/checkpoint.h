@@ -19,7 +19,7 @@ struct CheckpointMeta {
   std::int64_t epoch = 0;          ///< epoch to continue in
   std::int64_t step_in_epoch = 0;  ///< next step within that epoch
   std::int64_t global_step = 0;
-  bool finished = false;           ///< training of the stage completed
+  bool finished = false;  ///< training of the stage completed
   std::string backbone_type;
   std::string head_type;
 };
@@ -43,8 +43,9 @@ class CheckpointStore {
 };
 
 /// Loads "backbone" or "head" parameters/buffers from `checkpoint_dir` into `module`.
-/// Shape mismatches are refused (ConfigError naming the part, key and both shapes); missing and
-/// unexpected keys are refused too unless `allow_partial`, and are returned as a report line.
+/// Missing and unexpected keys are refused unless `allow_partial`, and are returned as a report
+/// line; shape mismatches are always refused (ConfigError naming the part and, for every such key,
+/// both shapes). A refused load changes nothing in `module`.
 std::string load_part(torch::nn::Module& module, const std::string& checkpoint_dir,
                       const std::string& part, bool allow_partial = false);
 

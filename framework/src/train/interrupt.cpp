@@ -23,4 +23,6 @@ void install_interrupt_handlers() {
 
 bool interrupt_requested() { return g_interrupted != 0; }
 
+void clear_interrupt_request() { g_interrupted = 0; }
+
 }  // namespace lmforge

@@ -4,4 +4,6 @@
 namespace lmforge {
 void install_interrupt_handlers();
 bool interrupt_requested();
+/// Forgets a request that was handled (tests; a host that runs several recipes).
+void clear_interrupt_request();
 }  // namespace lmforge

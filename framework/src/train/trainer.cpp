@@ -1,7 +1,7 @@
 #include "train/trainer.h"
 
-#include <ATen/core/Generator.h>
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/core/Generator.h>
 
 #include <chrono>
 #include <cmath>
@@ -45,13 +45,15 @@ std::vector<bool> trainable_groups(const TrainSpec& train, std::size_t backbone_
         index = backbone_groups;
       }
       if (index >= backbone_groups) {
-        throw ConfigError(place, "train.freeze: '" + entry + "' names no layer group; the backbone has groups backbone.0 to backbone." +
-                                     std::to_string(backbone_groups - 1));
+        throw ConfigError(
+            place, "train.freeze: '" + entry +
+                       "' names no layer group; the backbone has groups backbone.0 to backbone." +
+                       std::to_string(backbone_groups - 1));
       }
       trainable[index] = false;
     } else {
-      throw ConfigError(place, "train.freeze: unknown part '" + entry +
-                                   "'; use backbone, head or backbone.N");
+      throw ConfigError(
+          place, "train.freeze: unknown part '" + entry + "'; use backbone, head or backbone.N");
     }
   }
   if (train.unfreeze == "gradual") {
@@ -71,6 +73,13 @@ std::vector<double> discriminative_scales(double factor, std::size_t backbone_gr
   }
   return scales;
 }
+
+namespace {
+[[noreturn]] void throw_interrupted_at(const std::string& stage_dir) {
+  throw Error(stage_dir, "interrupted; checkpoint saved, continue with --resume",
+              ExitCode::kInterrupted);
+}
+}  // namespace
 
 Trainer::Trainer(TrainerSetup setup, Model& model, Task& task)
     : setup_(std::move(setup)), model_(model), task_(task) {}
@@ -92,11 +101,11 @@ Metrics Trainer::fit() {
   const TrainSpec& spec = *setup_.train;
   Registry& registry = Registry::instance();
   auto groups = parameter_groups(model_);
-  OptimizerContext optimizer_context{groups, discriminative_scales(spec.discriminative_lr,
-                                                                   groups.size() - 1)};
+  OptimizerContext optimizer_context{
+      groups, discriminative_scales(spec.discriminative_lr, groups.size() - 1)};
   auto optimizer_reader = component_reader(spec.optimizer, "optimizer");
-  auto optimizer = registry.make_optimizer(spec.optimizer.type, optimizer_reader,
-                                           optimizer_context, component_place(spec.optimizer));
+  auto optimizer = registry.make_optimizer(spec.optimizer.type, optimizer_reader, optimizer_context,
+                                           component_place(spec.optimizer));
   std::vector<double> base_lr;
   for (auto& group : optimizer->param_groups()) base_lr.push_back(group.options().get_lr());
 
@@ -104,9 +113,9 @@ Metrics Trainer::fit() {
   std::int64_t total_steps = spec.epochs * steps_per_epoch;
   if (spec.max_steps > 0) total_steps = std::min(total_steps, spec.max_steps);
   auto schedule_reader = component_reader(spec.schedule, "schedule");
-  auto schedule = registry.make_schedule(spec.schedule.type, schedule_reader,
-                                         ScheduleContext{total_steps},
-                                         component_place(spec.schedule));
+  auto schedule =
+      registry.make_schedule(spec.schedule.type, schedule_reader, ScheduleContext{total_steps},
+                             component_place(spec.schedule));
 
   CheckpointStore store(setup_.stage_dir, spec.keep_checkpoints);
   CheckpointMeta position;
@@ -150,21 +159,20 @@ Metrics Trainer::fit() {
     load_trainer_archive(*latest, [&](torch::serialize::InputArchive& archive) {
       optimizer->load(archive);
       archive.read("rng", rng_state);
-      torch::Tensor t;
-      archive.read("metrics_log_size", t);
-      log_offset = t.item<std::int64_t>();
-      archive.read("best", t);
-      best = t.item<double>();
-      archive.read("patience_count", t);
-      evaluations_without_improvement = t.item<std::int64_t>();
-      archive.read("train_seconds", t);
-      train_seconds = t.item<double>();
-      archive.read("train_tokens", t);
-      train_tokens = t.item<std::int64_t>();
-      archive.read("window_loss", t);
-      window_loss = t.item<double>();
-      archive.read("window_steps", t);
-      window_steps = t.item<std::int64_t>();
+      // A fresh tensor per key: read() into a defined tensor keeps that tensor's dtype and
+      // reinterprets the stored bytes, so one reused tensor turns an int64 into a double.
+      auto value = [&](const char* key) {
+        torch::Tensor t;
+        archive.read(key, t);
+        return t;
+      };
+      log_offset = value("metrics_log_size").item<std::int64_t>();
+      best = value("best").item<double>();
+      evaluations_without_improvement = value("patience_count").item<std::int64_t>();
+      train_seconds = value("train_seconds").item<double>();
+      train_tokens = value("train_tokens").item<std::int64_t>();
+      window_loss = value("window_loss").item<double>();
+      window_steps = value("window_steps").item<std::int64_t>();
     });
   }
   MetricsLog log((fs::path(setup_.stage_dir) / "metrics.jsonl").string(), latest ? log_offset : -1);
@@ -179,14 +187,16 @@ Metrics Trainer::fit() {
   std::int64_t global_step = position.global_step;
   auto checkpoint = [&](std::int64_t epoch, std::int64_t step_in_epoch, bool finished) {
     log_offset = log.size();
-    CheckpointMeta meta{epoch, step_in_epoch, global_step, finished, setup_.backbone_type,
-                        setup_.head_type};
+    CheckpointMeta meta{epoch,    step_in_epoch,        global_step,
+                        finished, setup_.backbone_type, setup_.head_type};
     store.save(model_, meta, write_trainer);
   };
   auto evaluate = [&](const std::string& split, std::int64_t epoch) -> Metrics {
     Metrics metrics = task_.evaluate(model_, split);
-    std::map<std::string, LogValue> record{{"stage", setup_.stage_name}, {"split", split},
-                                           {"epoch", epoch + 1}, {"step", global_step}};
+    std::map<std::string, LogValue> record{{"stage", setup_.stage_name},
+                                           {"split", split},
+                                           {"epoch", epoch + 1},
+                                           {"step", global_step}};
     std::ostringstream text;
     text << setup_.stage_name << " " << split << " epoch " << epoch + 1 << " step " << global_step
          << ":";
@@ -203,8 +213,8 @@ Metrics Trainer::fit() {
   auto watch = [&](const Metrics& metrics) {
     auto it = metrics.find(task_.primary_metric());
     if (it == metrics.end()) return false;
-    bool better = std::isnan(best) ||
-                  (task_.higher_is_better() ? it->second > best : it->second < best);
+    bool better =
+        std::isnan(best) || (task_.higher_is_better() ? it->second > best : it->second < best);
     if (better) {
       best = it->second;
       evaluations_without_improvement = 0;
@@ -216,6 +226,7 @@ Metrics Trainer::fit() {
   bool has_valid = false;
   for (const auto& split : task_.eval_splits()) has_valid |= split == "valid";
 
+  std::int64_t valid_step = -1;  // global step of the last validation
   bool stop = position.finished || global_step >= total_steps;
   model_.train();
   for (std::int64_t epoch = position.epoch; !stop && epoch < spec.epochs; ++epoch) {
@@ -223,7 +234,12 @@ Metrics Trainer::fit() {
     task_.start_epoch(epoch);
     std::int64_t first_step = epoch == position.epoch ? position.step_in_epoch : 0;
     if (latest && epoch == position.epoch) {
-      load_trainer_archive(*latest, [&](torch::serialize::InputArchive& a) { task_.load_state(a); });
+      // The task's state (e.g. a carried recurrent state) belongs to a position inside an
+      // epoch; at an epoch boundary start_epoch() above has already set up the new epoch.
+      if (position.step_in_epoch > 0) {
+        load_trainer_archive(*latest,
+                             [&](torch::serialize::InputArchive& a) { task_.load_state(a); });
+      }
       auto generator = at::detail::getDefaultCPUGenerator();
       std::lock_guard<std::mutex> lock(generator.mutex());
       generator.set_state(rng_state);
@@ -250,11 +266,12 @@ Metrics Trainer::fit() {
       }
       double loss = result.loss.item<double>();
       if (!std::isfinite(loss)) {
-        throw Error(setup_.place, "training diverged: loss is " + std::to_string(loss) + " at step " +
-                                      std::to_string(global_step + 1) +
+        throw Error(setup_.place, "training diverged: loss is " + std::to_string(loss) +
+                                      " at step " + std::to_string(global_step + 1) +
                                       "; lower the learning rate or enable clip_grad_norm");
       }
-      train_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      train_seconds +=
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
       train_tokens += result.tokens;
       ++global_step;
       window_loss += loss;
@@ -262,9 +279,13 @@ Metrics Trainer::fit() {
       double tokens_per_second = train_tokens / std::max(1e-9, train_seconds);
       progress.update(global_step, epoch, loss, base_lr.back() * factor, tokens_per_second);
       if (global_step % spec.log_every == 0) {
-        log.write({{"stage", setup_.stage_name}, {"split", "train"}, {"epoch", epoch + 1},
-                   {"step", global_step}, {"loss", window_loss / window_steps},
-                   {"lr", base_lr.back() * factor}, {"tokens_per_sec", tokens_per_second}});
+        log.write({{"stage", setup_.stage_name},
+                   {"split", "train"},
+                   {"epoch", epoch + 1},
+                   {"step", global_step},
+                   {"loss", window_loss / window_steps},
+                   {"lr", base_lr.back() * factor},
+                   {"tokens_per_sec", tokens_per_second}});
         window_loss = 0;
         window_steps = 0;
       }
@@ -272,6 +293,7 @@ Metrics Trainer::fit() {
       if (spec.eval_every > 0 && global_step % spec.eval_every == 0 && !last_step_of_epoch &&
           has_valid) {
         stop = watch(evaluate("valid", epoch));
+        valid_step = global_step;
       }
       if (global_step >= total_steps) stop = true;
       if (!last_step_of_epoch && !stop &&
@@ -279,14 +301,17 @@ Metrics Trainer::fit() {
            interrupt_requested())) {
         checkpoint(epoch, step + 1, false);
       }
-      if (interrupt_requested()) {
-        if (last_step_of_epoch || stop) checkpoint(last_step_of_epoch ? epoch + 1 : epoch, last_step_of_epoch ? 0 : step + 1, false);
-        throw Error(setup_.stage_dir, "interrupted; checkpoint saved, continue with --resume",
-                    ExitCode::kInterrupted);
-      }
+      // Mid-epoch the checkpoint above holds the position. On an epoch's last step (or the
+      // run's), stopping here would skip that epoch's validation, so the epoch finishes first.
+      if (interrupt_requested() && !last_step_of_epoch && !stop)
+        throw_interrupted_at(setup_.stage_dir);
     }
-    if (has_valid) stop = watch(evaluate("valid", epoch)) || stop;
-    if (!stop && epoch + 1 < spec.epochs) checkpoint(epoch + 1, 0, false);
+    // After max_steps the step-wise evaluation may just have run: never count one step twice.
+    if (has_valid && valid_step != global_step) stop = watch(evaluate("valid", epoch)) || stop;
+    if (!stop && epoch + 1 < spec.epochs) {
+      checkpoint(epoch + 1, 0, false);
+      if (interrupt_requested()) throw_interrupted_at(setup_.stage_dir);
+    }
   }
 
   Metrics reported;
@@ -294,8 +319,11 @@ Metrics Trainer::fit() {
     for (const auto& split : task_.eval_splits()) {
       if (split != "valid") evaluate(split, spec.epochs - 1);
     }
-    log.write({{"stage", setup_.stage_name}, {"event", "train_end"}, {"steps", global_step},
-               {"train_seconds", train_seconds}, {"train_tokens", train_tokens},
+    log.write({{"stage", setup_.stage_name},
+               {"event", "train_end"},
+               {"steps", global_step},
+               {"train_seconds", train_seconds},
+               {"train_tokens", train_tokens},
                {"tokens_per_sec", train_tokens / std::max(1e-9, train_seconds)},
                {"peak_rss_mib", peak_rss_mib()}});
     std::ostringstream s;

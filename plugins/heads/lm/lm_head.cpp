@@ -5,6 +5,7 @@
 #include <cmath>
 #include <string>
 
+#include "fused_cross_entropy.h"
 #include "lmforge/error.h"
 
 namespace lmforge {
@@ -54,6 +55,13 @@ torch::Tensor LmHead::forward(const Features& features) {
   torch::Tensor x = features.sequence;
   if (options_.dropout > 0) x = torch::dropout(x, options_.dropout, is_training());
   return torch::linear(x, weight_, bias_);
+}
+
+torch::Tensor LmHead::forward_loss(const Features& features, const torch::Tensor& targets) {
+  torch::Tensor x = features.sequence;
+  if (options_.dropout > 0) x = torch::dropout(x, options_.dropout, is_training());
+  return fused_linear_cross_entropy(x.reshape({-1, x.size(-1)}), weight_, bias_,
+                                    targets.reshape({-1}));
 }
 
 }  // namespace lmforge

@@ -37,6 +37,9 @@ class LmHead : public Head {
 
   /// [B,T,H] features -> [B,T,V] logits.
   torch::Tensor forward(const Features& features) override;
+  /// The same loss as loss(forward(features), targets), with the projection fused into the
+  /// cross-entropy (fused_cross_entropy.h): the [B,T,V] logits are never stored whole.
+  torch::Tensor forward_loss(const Features& features, const torch::Tensor& targets) override;
 
   /// The projection weight [V,H]; the backbone's embedding itself when tied.
   const torch::Tensor& weight() const { return weight_; }

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Does pre-training pay? TREC-6 and SST-2 test accuracy of the same LSTM and transformer bodies,
+# pre-trained by next-word prediction on WikiText-2 vs trained from scratch, with 100% and 10%
+# of the training labels. Writes OUT/evidence.md: the table, and under it every lmforge command
+# that produced it, in order (each row can be re-run alone with its commands).
+#
+#   tools/evidence.sh [DATA_DIR] [OUT_DIR]        # about an hour on 2 cores
+#
+# Resumable: finished stages are skipped when it is run again with the same OUT_DIR.
+# Each body is pre-trained once (stage `pretrain` of ulmfit_trec.yaml and gpt_finetune_trec.yaml)
+# and the SST-2 recipes start from those directories (`init.from` set on the command line). The
+# LSTM's language-model fine-tuning (ULMFiT's middle step) reads all of the task's training text,
+# labels unused, in the 10% rows too: the setting of ULMFiT's label-efficiency experiments.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+data=${1:-$here/../shared/data}
+out=${2:-$here/runs/evidence}
+lmforge=${LMFORGE:-$here/build/bin/lmforge}
+for need in trec/train_5500.label sst2/stsa.binary.train wikitext-2/train.txt; do
+  [[ -f $data/$need ]] || { echo "skip: $data/$need not found (give DATA_DIR)"; exit 0; }
+done
+mkdir -p "$out"
+commands=$out/commands.txt
+: >"$commands"
+
+run() {  # lmforge run RECIPE ARGS...: logged, resumable
+  local recipe=$1
+  shift
+  echo "lmforge run $recipe --data-dir $data --out $out --resume $*" | tee -a "$commands"
+  "$lmforge" run "$here/$recipe" --data-dir "$data" --out "$out" --resume "$@" \
+    >>"$out/log.txt" 2>&1 || { echo "failed; see $out/log.txt" >&2; tail -5 "$out/log.txt" >&2; exit 1; }
+}
+test_accuracy() {  # RUN STAGE -> test accuracy in percent
+  /usr/bin/env python3 - "$out/$1/$2/metrics.jsonl" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if '"split": "test"' in l or '"split":"test"' in l]
+print(f"{100 * rows[-1]['accuracy']:.1f}")
+PY
+}
+# The stage name of a label fraction: the 100% stage keeps its name, 10% becomes NAME_10pct.
+suffix() { [[ $1 == 1.0 ]] && echo "" || echo "_$(awk "BEGIN{print $1*100}")pct"; }
+
+# LSTM_BODY / GPT_BODY may name a finished stage of the same model trained elsewhere, e.g. the
+# `lm` stage of recipes/lstm_wikitext2.yaml, whose training is identical (same settings, seed).
+lstm_body=${LSTM_BODY:-$out/ulmfit_trec/pretrain}
+gpt_body=${GPT_BODY:-$out/gpt_finetune_trec/pretrain}
+echo "# bodies: LSTM $lstm_body, transformer $gpt_body" >>"$commands"
+
+rows=()
+row() {  # DATASET BODY PERCENT PRETRAINED_RUN PRETRAINED_STAGE SCRATCH_STAGE
+  rows+=("| ${1^^} | $2 | $3% | $(test_accuracy "$4" "$5") | $(test_accuracy "${1}_scratch" "$6") |")
+}
+for body in lstm transformer; do
+  if [[ $body == lstm ]]; then
+    [[ -n ${LSTM_BODY:-} ]] || run recipes/ulmfit_trec.yaml --stages pretrain
+  else
+    [[ -n ${GPT_BODY:-} ]] || run recipes/gpt_finetune_trec.yaml --stages pretrain
+  fi
+  for dataset in trec sst2; do
+    # ULMFiT's middle step: the LSTM language model fine-tuned on this data set's text, once for
+    # both label fractions.
+    [[ $body == lstm ]] &&
+      run "recipes/ulmfit_$dataset.yaml" --stages lm_finetune "stages.lm_finetune.init.from=$lstm_body"
+    for fraction in 1.0 0.1; do
+      s=$(suffix "$fraction")
+      percent=$(awk "BEGIN{print $fraction*100}")
+      if [[ $body == lstm ]]; then
+        run "recipes/ulmfit_$dataset.yaml" --stages "classify$s" \
+          "stages.classify.task.fraction=$fraction" "stages.classify.name=classify$s"
+        run "recipes/${dataset}_scratch.yaml" --stages "lstm$s" \
+          "stages.lstm.task.fraction=$fraction" "stages.lstm.name=lstm$s"
+        row "$dataset" LSTM "$percent" "ulmfit_$dataset" "classify$s" "lstm$s"
+      else
+        run "recipes/gpt_finetune_$dataset.yaml" --stages "classify$s" \
+          "stages.classify.init.from=$gpt_body" \
+          "stages.classify.task.fraction=$fraction" "stages.classify.name=classify$s"
+        run "recipes/${dataset}_scratch.yaml" --stages "transformer$s" \
+          "stages.transformer.task.fraction=$fraction" "stages.transformer.name=transformer$s"
+        row "$dataset" transformer "$percent" "gpt_finetune_$dataset" "classify$s" "transformer$s"
+      fi
+    done
+  done
+done
+
+{
+  echo "| data set | body | labels | pre-trained | from scratch |"
+  echo "|---|---|---:|---:|---:|"
+  printf '%s\n' "${rows[@]}"
+  echo
+  echo "Test accuracy (%), one seed. Commands, in order:"
+  echo
+  echo '```'
+  sed "s#$here/##g" "$commands"
+  echo '```'
+} >"$out/evidence.md"
+cat "$out/evidence.md"
