@@ -64,18 +64,25 @@ for body in lstm transformer; do
     for fraction in 1.0 0.1; do
       s=$(suffix "$fraction")
       percent=$(awk "BEGIN{print $fraction*100}")
+      # Fewer labels, more epochs: every row takes the same number of steps as the 100% one
+      # (8 epochs), so the 10% rows measure the labels, not a shorter training.
+      epochs=$(awk "BEGIN{print int(8 / $fraction + 0.5)}")
       if [[ $body == lstm ]]; then
         run "recipes/ulmfit_$dataset.yaml" --stages "classify$s" \
-          "stages.classify.task.fraction=$fraction" "stages.classify.name=classify$s"
+          "stages.classify.task.fraction=$fraction" "stages.classify.train.epochs=$epochs" \
+          "stages.classify.name=classify$s"
         run "recipes/${dataset}_scratch.yaml" --stages "lstm$s" \
-          "stages.lstm.task.fraction=$fraction" "stages.lstm.name=lstm$s"
+          "stages.lstm.task.fraction=$fraction" "stages.lstm.train.epochs=$epochs" \
+          "stages.lstm.name=lstm$s"
         row "$dataset" LSTM "$percent" "ulmfit_$dataset" "classify$s" "lstm$s"
       else
         run "recipes/gpt_finetune_$dataset.yaml" --stages "classify$s" \
           "stages.classify.init.from=$gpt_body" \
-          "stages.classify.task.fraction=$fraction" "stages.classify.name=classify$s"
+          "stages.classify.task.fraction=$fraction" "stages.classify.train.epochs=$epochs" \
+          "stages.classify.name=classify$s"
         run "recipes/${dataset}_scratch.yaml" --stages "transformer$s" \
-          "stages.transformer.task.fraction=$fraction" "stages.transformer.name=transformer$s"
+          "stages.transformer.task.fraction=$fraction" "stages.transformer.train.epochs=$epochs" \
+          "stages.transformer.name=transformer$s"
         row "$dataset" transformer "$percent" "gpt_finetune_$dataset" "classify$s" "transformer$s"
       fi
     done

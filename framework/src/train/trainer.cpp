@@ -3,6 +3,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/core/Generator.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -87,6 +88,12 @@ Trainer::Trainer(TrainerSetup setup, Model& model, Task& task)
 void Trainer::apply_freezing(std::int64_t epoch) {
   auto groups = parameter_groups(model_);
   auto trainable = trainable_groups(*setup_.train, groups.size() - 1, epoch, setup_.place);
+  if (std::none_of(trainable.begin(), trainable.end(), [](bool open) { return open; })) {
+    throw ConfigError(setup_.place,
+                      "train.freeze and train.unfreeze leave nothing to train in epoch " +
+                          std::to_string(epoch + 1) +
+                          "; keep the head or a backbone.N group trainable");
+  }
   for (std::size_t g = 0; g < groups.size(); ++g) {
     for (auto& p : groups[g]) {
       // Frozen tensors get no gradient at all, so no optimizer moves them: not the update, not
