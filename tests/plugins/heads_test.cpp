@@ -181,6 +181,20 @@ TEST_CASE("fused projection + cross-entropy equals the plain path, gradients inc
       CHECK(torch::allclose(got[i], expected[i], 1e-4, 1e-5));
     }
   }
+  // Without a bias (GPT-style heads), against the plain path without one.
+  {
+    auto hv = h.clone().requires_grad_(), wv = w.clone().requires_grad_();
+    auto plain = torch::nn::functional::cross_entropy(
+        torch::linear(hv, wv), t,
+        torch::nn::functional::CrossEntropyFuncOptions().ignore_index(-100));
+    auto plain_grads = torch::autograd::grad({plain}, {hv, wv});
+    auto hf = h.clone().requires_grad_(), wf = w.clone().requires_grad_();
+    auto fused = lmforge::fused_linear_cross_entropy(hf, wf, torch::Tensor(), t);
+    auto fused_grads = torch::autograd::grad({fused}, {hf, wf});
+    CHECK(fused.item<double>() == Approx(plain.item<double>()).epsilon(1e-5));
+    CHECK(torch::allclose(fused_grads[0], plain_grads[0], 1e-4, 1e-5));
+    CHECK(torch::allclose(fused_grads[1], plain_grads[1], 1e-4, 1e-5));
+  }
   // Without gradients it is the loss alone, with no autograd node.
   torch::NoGradGuard no_grad;
   auto eval_loss = lmforge::fused_linear_cross_entropy(h, w, b, t);
@@ -188,14 +202,16 @@ TEST_CASE("fused projection + cross-entropy equals the plain path, gradients inc
   CHECK(eval_loss.item<double>() == Approx(expected[0].item<double>()).epsilon(1e-5));
 }
 
-TEST_CASE("lm head forward_loss equals loss(forward) for tied and untied heads",
+TEST_CASE("lm head forward_loss equals loss(forward): tied, untied, without bias",
           "[heads][lm][fused]") {
-  for (bool tie : {true, false}) {
-    INFO("tie_weights " << tie);
+  for (int variant = 0; variant < 3; ++variant) {
+    const bool tie = variant != 1, bias = variant != 2;
+    INFO("tie_weights " << tie << ", bias " << bias);
     torch::manual_seed(4);
     auto backbone = small_lstm(/*tie_output=*/true);
     LmHeadOptions options;
     options.tie_weights = tie;
+    options.bias = bias;
     LmHead head(options, head_context(*backbone, kVocab));
     auto tokens = random_tokens(3, 7);
     auto targets = random_tokens(3, 7);

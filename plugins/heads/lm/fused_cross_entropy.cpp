@@ -45,6 +45,7 @@ class FusedLinearCrossEntropy : public torch::autograd::Function<FusedLinearCros
   static torch::Tensor forward(AutogradContext* ctx, torch::Tensor hidden, torch::Tensor weight,
                                torch::Tensor bias, torch::Tensor targets,
                                std::int64_t max_chunk_bytes) {
+    if (bias.defined() && bias.numel() == 0) bias = torch::Tensor();
     const std::int64_t rows = hidden.size(0), vocab = weight.size(0);
     const double count = std::max<double>(1.0, targets.ne(kIgnore).sum().item<double>());
     const bool grad = ctx != nullptr;
@@ -91,7 +92,9 @@ torch::Tensor fused_linear_cross_entropy(const torch::Tensor& hidden, const torc
     return FusedLinearCrossEntropy::forward(nullptr, hidden, weight, bias, targets,
                                             max_chunk_bytes);
   }
-  return FusedLinearCrossEntropy::apply(hidden, weight, bias, targets, max_chunk_bytes);
+  // autograd::Function cannot take an undefined tensor: "no bias" travels as an empty one.
+  const torch::Tensor some_bias = bias.defined() ? bias : torch::empty({0}, weight.options());
+  return FusedLinearCrossEntropy::apply(hidden, weight, some_bias, targets, max_chunk_bytes);
 }
 
 }  // namespace lmforge
