@@ -6,13 +6,12 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
-#include <random>
 #include <string>
 #include <vector>
 
 #include "lmforge/error.h"
 #include "lmforge/vocabulary.h"
+#include "support/temp_dir.h"
 #include "tasks/language_modeling.h"
 #include "text/word_tokenizer.h"
 
@@ -23,23 +22,7 @@ using lmforge::Vocabulary;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::random_device rd;
-    path = fs::temp_directory_path() / ("lmforge_bptt_test_" + std::to_string(rd()));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string file(const std::string& name, const std::string& content) const {
-    std::string p = (path / name).string();
-    std::ofstream(p, std::ios::binary) << content;
-    return p;
-  }
-};
+using lmforge::test::TempDir;
 
 /// `n` distinct words w0 ... w{n-1} on one line: with a fitted vocabulary word i gets id 4 + i.
 std::string distinct_words(int n, int from = 0) {

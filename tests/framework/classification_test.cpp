@@ -15,6 +15,7 @@
 
 #include "lmforge/error.h"
 #include "lmforge/vocabulary.h"
+#include "support/temp_dir.h"
 #include "text/word_tokenizer.h"
 
 namespace fs = std::filesystem;
@@ -26,23 +27,7 @@ using Records = std::vector<ClassificationTask::Record>;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::random_device rd;
-    path = fs::temp_directory_path() / ("lmforge_classification_test_" + std::to_string(rd()));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string file(const std::string& name, const std::string& content) const {
-    std::string p = (path / name).string();
-    std::ofstream(p, std::ios::binary) << content;
-    return p;
-  }
-};
+using lmforge::test::TempDir;
 
 WordTokenizer word_tokenizer() {
   return WordTokenizer(lmforge::WordTokenizerOptions{}, lmforge::NoContext{});

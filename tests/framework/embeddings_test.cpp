@@ -22,6 +22,7 @@
 
 #include "embed/embed_internal.h"
 #include "lmforge/error.h"
+#include "support/temp_dir.h"
 
 namespace fs = std::filesystem;
 using lmforge::Vocabulary;
@@ -30,24 +31,7 @@ using Strings = std::vector<std::string>;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::random_device rd;
-    path = fs::temp_directory_path() / ("lmforge_embeddings_test_" + std::to_string(rd()));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string file(const std::string& name, const std::string& content) const {
-    std::string p = (path / name).string();
-    std::ofstream(p, std::ios::binary) << content;
-    return p;
-  }
-  std::string at(const std::string& name) const { return (path / name).string(); }
-};
+using lmforge::test::TempDir;
 
 using Planted = std::vector<std::pair<std::string, std::vector<float>>>;
 
@@ -283,7 +267,7 @@ TEST_CASE("embeddings: word2vec text and binary round-trip bit-identical", "[emb
 
   for (bool binary : {false, true}) {
     CAPTURE(binary);
-    const std::string path = dir.at(binary ? "vectors.bin" : "vectors.txt");
+    const std::string path = dir.str(binary ? "vectors.bin" : "vectors.txt");
     REQUIRE(vectors.save_word2vec(path, binary) == 6);
     WordVectors loaded = WordVectors::load_word2vec(path, binary);
     REQUIRE(loaded.vocabulary().size() == 4 + 6);
@@ -295,7 +279,7 @@ TEST_CASE("embeddings: word2vec text and binary round-trip bit-identical", "[emb
   }
 
   // The binary layout, byte for byte: "V D\n", then "word " + D float32 LE + "\n".
-  const std::string bytes = read_bytes(dir.at("vectors.bin"));
+  const std::string bytes = read_bytes(dir.str("vectors.bin"));
   std::size_t expected = std::string("6 6\n").size();
   for (const auto& w : kept) expected += w.size() + 1 + 6 * 4 + 1;
   CHECK(bytes.size() == expected);
@@ -304,7 +288,7 @@ TEST_CASE("embeddings: word2vec text and binary round-trip bit-identical", "[emb
   std::memcpy(&first, bytes.data() + 8, 4);
   CHECK(first == table[4][0].item<float>());
   CHECK(bytes[8 + 24] == '\n');
-  const std::string text = read_bytes(dir.at("vectors.txt"));
+  const std::string text = read_bytes(dir.str("vectors.txt"));
   CHECK(text.compare(0, 10, "6 6\nthe -0") == 0);
 }
 
@@ -328,7 +312,7 @@ TEST_CASE("embeddings: word2vec files from other tools load and bad ones are ref
   CHECK(b.vocabulary().token(5) == "b");
   CHECK(b.vectors()[5][0].item<float>() == 2.0f);
 
-  const std::string bad = dir.at("bad.txt");
+  const std::string bad = dir.str("bad.txt");
   CHECK(data_error_place([&] {
           WordVectors::load_word2vec(dir.file("bad.txt", "hello\n"), false);
         }) == bad + ":1");
@@ -345,8 +329,8 @@ TEST_CASE("embeddings: word2vec files from other tools load and bad ones are ref
           WordVectors::load_word2vec(dir.file("bad.txt", binary.substr(0, binary.size() - 2)),
                                      true);
         }).rfind(bad + ": vector 2 of 2", 0) == 0);
-  CHECK(data_error_place([&] { WordVectors::load_word2vec(dir.at("missing.txt"), false); }) ==
-        dir.at("missing.txt"));
+  CHECK(data_error_place([&] { WordVectors::load_word2vec(dir.str("missing.txt"), false); }) ==
+        dir.str("missing.txt"));
 }
 
 TEST_CASE("embeddings: Spearman uses average ranks for ties", "[embed][evaluate]") {
@@ -415,7 +399,7 @@ TEST_CASE("embeddings: similarity evaluation reads WordSim-353 and SimLex-999 la
   CHECK(result.skipped == 2);
   CHECK(std::isnan(result.spearman));
 
-  const std::string bad = dir.at("bad.txt");
+  const std::string bad = dir.str("bad.txt");
   CHECK(data_error_place([&] {
           vectors.evaluate_similarity(dir.file("bad.txt", "w0\tw1\t1\nw0\tw2\n"));
         }) == bad + ":2");
@@ -471,7 +455,7 @@ TEST_CASE("embeddings: analogy evaluation follows gensim on case variants and re
   // With KING among the 5 most frequent it is the best answer, skipped as a variant of king.
   CHECK(vectors.evaluate_analogies(questions, 5).sections.at("family").first == 2);
 
-  const std::string bad = dir.at("bad.txt");
+  const std::string bad = dir.str("bad.txt");
   CHECK(data_error_place([&] {
           vectors.evaluate_analogies(dir.file("bad.txt", ": s\nman king woman\n"), 0);
         }) == bad + ":2");
@@ -479,8 +463,8 @@ TEST_CASE("embeddings: analogy evaluation follows gensim on case variants and re
           vectors.evaluate_analogies(dir.file("bad.txt", "man king woman queen\n"), 0);
         }) == bad + ":1");
   CHECK(data_error_place([&] { vectors.evaluate_analogies(dir.file("bad.txt", ""), 0); }) == bad);
-  CHECK(data_error_place([&] { vectors.evaluate_analogies(dir.at("none.txt"), 0); }) ==
-        dir.at("none.txt"));
+  CHECK(data_error_place([&] { vectors.evaluate_analogies(dir.str("none.txt"), 0); }) ==
+        dir.str("none.txt"));
 }
 
 TEST_CASE("embeddings: the shipped evaluation files parse completely", "[embed][data]") {
@@ -577,7 +561,7 @@ TEST_CASE("embeddings: gensim reads the exported files and agrees on the evaluat
   pairs << "unknownword\talpha0\t3\n";
   const std::string qpath = dir.file("questions.txt", questions.str());
   const std::string ppath = dir.file("pairs.tsv", pairs.str());
-  const std::string text = dir.at("v.txt"), binary = dir.at("v.bin");
+  const std::string text = dir.str("v.txt"), binary = dir.str("v.bin");
   REQUIRE(vectors.save_word2vec(text, false) == 140);
   REQUIRE(vectors.save_word2vec(binary, true) == 140);
 
@@ -671,10 +655,10 @@ stages:
   recipe.replace(recipe.find("VALID"), 5, valid);
   recipe = dir.file("tiny.yaml", recipe);
   const std::string cli = LMFORGE_CLI;
-  auto [trained, log] = run_command(cli + " run " + recipe + " --out " + dir.at("runs") + " 2>&1");
+  auto [trained, log] = run_command(cli + " run " + recipe + " --out " + dir.str("runs") + " 2>&1");
   INFO(log);
   REQUIRE(trained == 0);
-  const std::string embed = cli + " embed " + dir.at("runs/tiny") + " ";
+  const std::string embed = cli + " embed " + dir.str("runs/tiny") + " ";
 
   auto [status, output] = run_command(embed + "nearest 서울 -k 3 2>&1");
   INFO(output);
@@ -688,7 +672,7 @@ stages:
   CHECK(status == 0);
   CHECK(output.find("cluster 3 (") != std::string::npos);
 
-  const std::string exported = dir.at("tiny.bin");
+  const std::string exported = dir.str("tiny.bin");
   std::tie(status, output) =
       run_command(embed + "export --format word2vec-binary --output " + exported + " 2>&1");
   CHECK(status == 0);
@@ -717,7 +701,7 @@ stages:
   std::tie(status, output) = run_command(embed + "nearest king --count 3 2>&1");
   CHECK(status == 2);
   CHECK(output.find("--count: is not an option of `lmforge embed nearest`") != std::string::npos);
-  std::tie(status, output) = run_command(cli + " embed nearest " + dir.at("runs/tiny") + " 2>&1");
+  std::tie(status, output) = run_command(cli + " embed nearest " + dir.str("runs/tiny") + " 2>&1");
   CHECK(status == 2);
   CHECK(output.find("the RUN directory comes first") != std::string::npos);
 }

@@ -5,15 +5,14 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <memory>
-#include <random>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "lmforge/error.h"
 #include "lmforge/model.h"
+#include "support/temp_dir.h"
 #include "tasks/language_modeling.h"
 #include "text/word_tokenizer.h"
 
@@ -23,23 +22,7 @@ using lmforge::LanguageModelingTask;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::random_device rd;
-    path = fs::temp_directory_path() / ("lmforge_lm_split_test_" + std::to_string(rd()));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string file(const std::string& name, const std::string& content) const {
-    std::string p = (path / name).string();
-    std::ofstream(p, std::ios::binary) << content;
-    return p;
-  }
-};
+using lmforge::test::TempDir;
 
 /// Records every id it is fed.
 class RecordingBackbone : public lmforge::Backbone {

@@ -5,14 +5,14 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
-#include <random>
 #include <string>
 
 #include "config/yaml_options.h"
 #include "lmforge/error.h"
-#include "lmforge/version.h"
 #include "lmforge/registry.h"
 #include "lmforge/tokenizer.h"
+#include "lmforge/version.h"
+#include "support/temp_dir.h"
 
 namespace fs = std::filesystem;
 using lmforge::PluginError;
@@ -52,18 +52,7 @@ std::size_t components_from(const std::string& path) {
   return n;
 }
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::random_device rd;
-    path = fs::temp_directory_path() / ("lmforge_plugin_loader_test_" + std::to_string(rd()));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
+using lmforge::test::TempDir;
 
 }  // namespace
 

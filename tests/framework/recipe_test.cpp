@@ -5,15 +5,14 @@
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <optional>
-#include <random>
 #include <string>
 #include <vector>
 
 #include "lmforge/error.h"
 #include "lmforge/registry.h"
 #include "plugins/plugin_loader.h"
+#include "support/temp_dir.h"
 
 namespace fs = std::filesystem;
 using lmforge::ConfigError;
@@ -23,25 +22,7 @@ using lmforge::RecipeSpec;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::random_device rd;
-    path = fs::temp_directory_path() / ("lmforge_recipe_test_" + std::to_string(rd()));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string file(const std::string& name, const std::string& content) const {
-    fs::path p = path / name;
-    fs::create_directories(p.parent_path());
-    std::ofstream(p, std::ios::binary) << content;
-    return p.string();
-  }
-  std::string str() const { return path.string(); }
-};
+using lmforge::test::TempDir;
 
 /// Sets (or unsets) an environment variable for one scope.
 class ScopedEnv {

@@ -23,6 +23,7 @@
 #include "lmforge/registry.h"
 #include "lmforge/vocabulary.h"
 #include "models/lstm/lstm.h"
+#include "support/temp_dir.h"
 #include "text/char_tokenizer.h"
 #include "text/word_tokenizer.h"
 
@@ -35,23 +36,7 @@ using Sentences = std::vector<TaggingTask::Sentence>;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::random_device rd;
-    path = fs::temp_directory_path() / ("lmforge_tagging_test_" + std::to_string(rd()));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string file(const std::string& name, const std::string& content) const {
-    std::string p = (path / name).string();
-    std::ofstream(p, std::ios::binary) << content;
-    return p;
-  }
-};
+using lmforge::test::TempDir;
 
 WordTokenizer word_tokenizer(bool lowercase = false) {
   lmforge::WordTokenizerOptions options;

@@ -7,12 +7,12 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
-#include <random>
 #include <string>
 #include <vector>
 
 #include "lmforge/error.h"
 #include "lmforge/vocabulary.h"
+#include "support/temp_dir.h"
 #include "text/char_tokenizer.h"
 #include "text/utf8.h"
 #include "text/word_tokenizer.h"
@@ -46,24 +46,7 @@ Strings vocabulary_tokens(const Vocabulary& vocab) {
   return out;
 }
 
-// A fresh directory per test, removed afterwards even when the test fails.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::random_device rd;
-    path = fs::temp_directory_path() / ("lmforge_tokenizer_test_" + std::to_string(rd()));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string file(const std::string& name, const std::string& content) const {
-    std::string p = (path / name).string();
-    std::ofstream(p, std::ios::binary) << content;
-    return p;
-  }
-};
+using lmforge::test::TempDir;
 
 const std::string kSpecialLines = "<pad>\t0\n<unk>\t0\n<bos>\t0\n<eos>\t0\n";
 

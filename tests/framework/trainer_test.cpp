@@ -4,7 +4,6 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
-#include <random>
 #include <sstream>
 #include <string>
 
@@ -13,6 +12,7 @@
 #include "plugins/plugin_loader.h"
 #include "recipe/recipe.h"
 #include "recipe/run_recipe.h"
+#include "support/temp_dir.h"
 #include "tasks/language_modeling.h"
 #include "train/checkpoint.h"
 #include "train/interrupt.h"
@@ -42,18 +42,7 @@ class InterruptAtEpochEnd : public lmforge::LanguageModelingTask {
   std::int64_t epoch_ = 0;
 };
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    path = fs::temp_directory_path() /
-           ("lmforge_trainer_test_" + std::to_string(std::random_device{}()));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
+using lmforge::test::TempDir;
 
 constexpr const char* kRecipe = R"(name: interrupt
 seed: 3

@@ -27,6 +27,7 @@
 #include "plugins/plugin_loader.h"
 #include "recipe/recipe.h"
 #include "recipe/run_recipe.h"
+#include "support/temp_dir.h"
 #include "train/checkpoint.h"
 #include "train/trainer.h"
 
@@ -39,27 +40,7 @@ using lmforge::Model;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::random_device rd;
-    path = fs::temp_directory_path() / ("lmforge_transfer_test_" + std::to_string(rd()));
-    fs::create_directories(path);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string file(const std::string& name, const std::string& content) const {
-    fs::path p = path / name;
-    fs::create_directories(p.parent_path());
-    std::ofstream(p, std::ios::binary) << content;
-    return p.string();
-  }
-  std::string str(const std::string& name = "") const { return (path / name).string(); }
-};
+using lmforge::test::TempDir;
 
 /// The real lstm/lm/classifier plugins of this build, as the CLI would load them.
 void load_build_plugins() {

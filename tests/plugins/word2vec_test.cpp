@@ -24,6 +24,7 @@
 #include "models/cbow/cbow.h"
 #include "models/lstm/lstm.h"
 #include "models/skipgram/skipgram.h"
+#include "support/temp_dir.h"
 #include "tasks/word2vec/text_corpus.h"
 #include "tasks/word2vec/word2vec_task.h"
 #include "text/word_tokenizer.h"
@@ -40,22 +41,7 @@ using lmforge::WordTokenizer;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::random_device rd;
-    path = fs::temp_directory_path() / ("lmforge_word2vec_test_" + std::to_string(rd()));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string file(const std::string& name, const std::string& text) const {
-    std::ofstream((path / name).string(), std::ios::binary) << text;
-    return (path / name).string();
-  }
-};
+using lmforge::test::TempDir;
 
 WordTokenizer tokenizer(std::int64_t min_count = 1) {
   lmforge::WordTokenizerOptions options;

@@ -3,9 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <filesystem>
 #include <functional>
-#include <iomanip>
 #include <numeric>
 #include <random>
 #include <set>
@@ -13,59 +11,28 @@
 #include <tuple>
 
 #include "data/text_file.h"
-#include "io/atomic_file.h"
 #include "lmforge/error.h"
 #include "lmforge/vocabulary.h"
-#include "text/utf8.h"
+#include "tasks/task_support.h"
 
 namespace lmforge {
+using task_support::batch_rows;
+using task_support::blank;
+using task_support::fixed;
+using task_support::is_space;
+using task_support::join;
+using task_support::pick;
+using task_support::seeded_rng;
+using task_support::shuffle;
+using task_support::strip_bom;
+using task_support::trim;
+using task_support::where;
+
 namespace {
 
 // Independent random streams derived from the recipe seed, so changing e.g. `fraction` does not
 // change which examples are held out for validation or how epochs are shuffled.
-enum class Stream : std::uint32_t { kHoldout = 1, kFraction = 2, kLimit = 3, kEpoch = 4 };
-
-std::mt19937_64 make_rng(std::uint64_t seed, Stream stream, std::uint64_t value = 0) {
-  std::seed_seq seq{static_cast<std::uint32_t>(seed), static_cast<std::uint32_t>(seed >> 32),
-                    static_cast<std::uint32_t>(stream), static_cast<std::uint32_t>(value),
-                    static_cast<std::uint32_t>(value >> 32)};
-  return std::mt19937_64(seq);
-}
-
-// std::shuffle's sequence is implementation-defined; this Fisher-Yates is the same with every
-// standard library, so a seed selects the same examples and batches everywhere.
-template <class T>
-void shuffle(std::vector<T>& items, std::mt19937_64& rng) {
-  for (std::size_t i = items.size(); i > 1; --i) {
-    std::swap(items[i - 1], items[static_cast<std::size_t>(rng() % i)]);
-  }
-}
-
-bool is_space(char c) {
-  return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
-}
-
-std::string trim(std::string_view s) {
-  std::size_t begin = 0, end = s.size();
-  while (begin < end && is_space(s[begin])) ++begin;
-  while (end > begin && is_space(s[end - 1])) --end;
-  return std::string(s.substr(begin, end - begin));
-}
-
-bool blank(const std::string& s) {
-  return std::all_of(s.begin(), s.end(), [](char c) { return is_space(c); });
-}
-
-// Editors on Windows put a byte-order mark before the first label; it must not become part of it.
-std::string strip_bom(const std::string& line, std::int64_t number) {
-  static const std::string kBom = "\xEF\xBB\xBF";
-  if (number == 1 && line.compare(0, kBom.size(), kBom) == 0) return line.substr(kBom.size());
-  return line;
-}
-
-std::string where(const std::string& path, std::int64_t line) {
-  return path + ":" + std::to_string(line);
-}
+enum Stream : std::uint32_t { kHoldout = 1, kFraction = 2, kLimit = 3, kEpoch = 4 };
 
 // RFC 4180 fields: a field that starts with '"' may hold commas, "" and line breaks. A record
 // whose quotes are still open at the end of a line continues on the next one.
@@ -162,15 +129,6 @@ std::pair<std::string, std::string> split_label(const std::string& line, const s
   return {line.substr(begin, end - begin), trim(std::string_view(line).substr(end))};
 }
 
-std::string join(const std::vector<std::string>& items, std::size_t max_items) {
-  std::string out;
-  for (std::size_t i = 0; i < items.size() && i < max_items; ++i) {
-    out += (i ? ", " : "") + items[i];
-  }
-  if (items.size() > max_items) out += ", ... (" + std::to_string(items.size()) + " in all)";
-  return out;
-}
-
 // Keeps the first `keep(n)` of each label's shuffled indices; returns {kept, rest}, each in file
 // order so the result depends on the seed only.
 std::pair<std::vector<std::size_t>, std::vector<std::size_t>> stratified_split(
@@ -190,42 +148,6 @@ std::pair<std::vector<std::size_t>, std::vector<std::size_t>> stratified_split(
   std::sort(rest.begin(), rest.end());
   return {kept, rest};
 }
-
-template <class T>
-std::vector<T> pick(const std::vector<T>& items, const std::vector<std::size_t>& indices) {
-  std::vector<T> out;
-  out.reserve(indices.size());
-  for (std::size_t i : indices) out.push_back(items[i]);
-  return out;
-}
-
-// Pads or cuts `s` to `width` code points, so UTF-8 labels line up in the confusion matrix.
-std::string fit(const std::string& s, std::size_t width, bool right) {
-  std::u32string cps = text::decode_utf8(s);
-  if (cps.size() > width) cps.resize(width);
-  std::string body = text::encode_utf8(cps);
-  std::string pad(width - cps.size(), ' ');
-  return right ? pad + body : body + pad;
-}
-
-std::string fixed(double value, int digits = 4) {
-  std::ostringstream s;
-  s << std::fixed << std::setprecision(digits) << value;
-  return s.str();
-}
-
-// Restores the model's training flag however evaluation ends.
-class ModeGuard {
- public:
-  explicit ModeGuard(Model& model) : model_(model), was_training_(model.is_training()) {
-    model_.eval();
-  }
-  ~ModeGuard() { model_.train(was_training_); }
-
- private:
-  Model& model_;
-  bool was_training_;
-};
 
 }  // namespace
 
@@ -260,19 +182,8 @@ void ClassificationOptions::visit(OptionVisitor& v) {
 
 ClassificationTask::ClassificationTask(const Options& options, const TaskContext& context)
     : options_(options), context_(context) {
-  if (!(options_.fraction > 0 && options_.fraction <= 1)) {
-    throw ConfigError(context_.place,
-                      "fraction must be in (0, 1], got " + std::to_string(options_.fraction));
-  }
-  if (!(options_.valid_fraction >= 0 && options_.valid_fraction < 1)) {
-    throw ConfigError(context_.place, "valid_fraction must be in [0, 1), got " +
-                                          std::to_string(options_.valid_fraction));
-  }
-  if (options_.valid_fraction > 0 && !options_.valid.empty()) {
-    throw ConfigError(context_.place,
-                      "valid_fraction holds out training data only when there is no valid file; "
-                      "give one or the other");
-  }
+  task_support::check_sampling(context_.place, options_.fraction, options_.valid_fraction,
+                               options_.valid);
   if ((options_.format == "tsv" || options_.format == "csv") &&
       options_.text_column == options_.label_column) {
     throw ConfigError(context_.place, "text_column and label_column are both " +
@@ -421,7 +332,7 @@ void ClassificationTask::prepare(Tokenizer& tokenizer, bool fit_vocabulary) {
   std::vector<std::int64_t> train_labels = label_ids_of(train);
   // Held out before fraction/limit so every label-efficiency run is scored on the same examples.
   if (options_.valid_fraction > 0) {
-    auto rng = make_rng(context_.seed, Stream::kHoldout);
+    auto rng = seeded_rng(context_.seed, Stream::kHoldout);
     double f = options_.valid_fraction;
     auto [held, rest] = stratified_split(train_labels, num_labels, rng, [f](std::size_t n) {
       // Keep at least one training example of every label.
@@ -432,7 +343,7 @@ void ClassificationTask::prepare(Tokenizer& tokenizer, bool fit_vocabulary) {
     train_labels = pick(train_labels, rest);
   }
   if (options_.fraction < 1) {
-    auto rng = make_rng(context_.seed, Stream::kFraction);
+    auto rng = seeded_rng(context_.seed, Stream::kFraction);
     double f = options_.fraction;
     auto [kept, rest] = stratified_split(train_labels, num_labels, rng, [f](std::size_t n) {
       return std::max<std::size_t>(
@@ -442,7 +353,7 @@ void ClassificationTask::prepare(Tokenizer& tokenizer, bool fit_vocabulary) {
     train_labels = pick(train_labels, kept);
   }
   if (options_.limit > 0 && options_.limit < static_cast<std::int64_t>(train.size())) {
-    auto rng = make_rng(context_.seed, Stream::kLimit);
+    auto rng = seeded_rng(context_.seed, Stream::kLimit);
     std::vector<std::size_t> order(train.size());
     std::iota(order.begin(), order.end(), 0);
     shuffle(order, rng);
@@ -494,73 +405,36 @@ void ClassificationTask::prepare(Tokenizer& tokenizer, bool fit_vocabulary) {
 
 const std::vector<ClassificationTask::Example>& ClassificationTask::examples(
     const std::string& split) const {
-  static const std::vector<Example> kNone;
-  auto it = splits_.find(split);
-  return it == splits_.end() ? kNone : it->second;
+  return task_support::split_examples(splits_, split);
 }
 
 std::int64_t ClassificationTask::steps_per_epoch() const {
   auto n = static_cast<std::int64_t>(examples("train").size());
-  auto b = std::max<std::int64_t>(1, context_.batch_size);
+  auto b = static_cast<std::int64_t>(batch_rows(context_.batch_size));
   return (n + b - 1) / b;
 }
 
 void ClassificationTask::start_epoch(std::int64_t epoch) {
   const auto& train = examples("train");
-  auto b = static_cast<std::size_t>(std::max<std::int64_t>(1, context_.batch_size));
-  std::vector<std::int64_t> order(train.size());
-  std::iota(order.begin(), order.end(), 0);
-  auto rng = make_rng(context_.seed, Stream::kEpoch, static_cast<std::uint64_t>(epoch));
-  shuffle(order, rng);
-  // Length bucketing: similar lengths share a batch (little padding) while the chunking and the
-  // shuffled batch order keep batches varied from epoch to epoch.
-  const std::size_t chunk = 50 * b;
-  auto longer = [&](std::int64_t x, std::int64_t y) {
-    return train[x].ids.size() > train[y].ids.size();
-  };
-  for (std::size_t start = 0; start < order.size(); start += chunk) {
-    std::size_t end = std::min(order.size(), start + chunk);
-    std::stable_sort(order.begin() + start, order.begin() + end, longer);
-  }
-  epoch_batches_.clear();
-  for (std::size_t start = 0; start < order.size(); start += b) {
-    std::size_t end = std::min(order.size(), start + b);
-    epoch_batches_.emplace_back(order.begin() + start, order.begin() + end);
-  }
-  shuffle(epoch_batches_, rng);
+  auto rng = seeded_rng(context_.seed, Stream::kEpoch, static_cast<std::uint64_t>(epoch));
+  epoch_batches_ =
+      task_support::shuffled_length_buckets(train, batch_rows(context_.batch_size), rng);
   epoch_ = epoch;
 }
 
 ClassificationTask::Batch ClassificationTask::make_batch(const std::vector<Example>& examples,
                                                          const std::vector<std::int64_t>& indices) {
-  auto rows = static_cast<std::int64_t>(indices.size());
-  std::int64_t width = 1;
-  for (auto i : indices) width = std::max<std::int64_t>(width, examples[i].ids.size());
-  Batch batch;
-  batch.tokens = torch::full({rows, width}, Vocabulary::kPad, torch::kLong);
-  batch.mask = torch::zeros({rows, width}, torch::kBool);
-  batch.labels = torch::empty({rows}, torch::kLong);
-  auto tokens = batch.tokens.accessor<std::int64_t, 2>();
-  auto mask = batch.mask.accessor<bool, 2>();
+  auto padded = task_support::pad_tokens(examples, indices);
+  Batch batch{padded.tokens, padded.mask, torch::empty({padded.tokens.size(0)}, torch::kLong),
+              padded.real_tokens};
   auto labels = batch.labels.accessor<std::int64_t, 1>();
-  for (std::int64_t r = 0; r < rows; ++r) {
-    const Example& e = examples[indices[r]];
-    for (std::size_t t = 0; t < e.ids.size(); ++t) {
-      tokens[r][t] = e.ids[t];
-      mask[r][t] = true;
-    }
-    labels[r] = e.label;
-    batch.real_tokens += static_cast<std::int64_t>(e.ids.size());
-  }
+  for (std::int64_t r = 0; r < labels.size(0); ++r) labels[r] = examples[indices[r]].label;
   return batch;
 }
 
 ClassificationTask::Batch ClassificationTask::train_batch(std::int64_t step) {
   if (epoch_ < 0) start_epoch(0);
-  if (step < 0 || step >= static_cast<std::int64_t>(epoch_batches_.size())) {
-    throw Error(context_.place, "training step " + std::to_string(step) + " is outside the " +
-                                    std::to_string(epoch_batches_.size()) + " batches of an epoch");
-  }
+  task_support::check_step(context_.place, step, epoch_batches_.size());
   return make_batch(examples("train"), epoch_batches_[step]);
 }
 
@@ -593,19 +467,12 @@ Metrics ClassificationTask::evaluate(Model& model, const std::string& split) {
   const auto& data = examples(split);
   if (data.empty() || split == "train") return {};
   torch::NoGradGuard no_grad;
-  ModeGuard mode(model);
-  std::vector<std::int64_t> order(data.size());
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](std::int64_t x, std::int64_t y) {
-    return data[x].ids.size() > data[y].ids.size();
-  });
+  task_support::EvalMode mode(model);
   auto classes = labels_.size();
-  std::vector<std::vector<std::int64_t>> confusion(classes, std::vector<std::int64_t>(classes, 0));
-  auto b = static_cast<std::size_t>(std::max<std::int64_t>(1, context_.batch_size));
+  task_support::Confusion confusion(classes, std::vector<std::int64_t>(classes, 0));
   double total_loss = 0;
-  for (std::size_t start = 0; start < order.size(); start += b) {
-    std::vector<std::int64_t> indices(order.begin() + start,
-                                      order.begin() + std::min(order.size(), start + b));
+  for (const auto& indices :
+       task_support::longest_first_batches(data, batch_rows(context_.batch_size))) {
     Batch batch = make_batch(data, indices);
     torch::Tensor logits = checked_logits(model, batch, context_.device);
     torch::Tensor loss = model.head().loss(logits, batch.labels.to(context_.device));
@@ -616,77 +483,23 @@ Metrics ClassificationTask::evaluate(Model& model, const std::string& split) {
     for (std::int64_t i = 0; i < p.size(0); ++i) ++confusion[t[i]][p[i]];
   }
 
-  auto n = static_cast<double>(data.size());
-  std::int64_t correct = 0;
-  double f1_sum = 0;
-  std::int64_t f1_classes = 0;
-  Metrics metrics;
-  for (std::size_t c = 0; c < classes; ++c) {
-    std::int64_t tp = confusion[c][c], actual = 0, predicted = 0;
-    for (std::size_t o = 0; o < classes; ++o) {
-      actual += confusion[c][o];
-      predicted += confusion[o][c];
-    }
-    correct += tp;
-    double precision = predicted ? static_cast<double>(tp) / predicted : 0.0;
-    double recall = actual ? static_cast<double>(tp) / actual : 0.0;
-    metrics["precision." + labels_[c]] = precision;
-    metrics["recall." + labels_[c]] = recall;
-    // A label absent from both the split and the predictions has no defined F1; counting it as 0
-    // would punish a model for a class it was never asked about.
-    if (actual || predicted) {
-      f1_sum += precision + recall > 0 ? 2 * precision * recall / (precision + recall) : 0.0;
-      ++f1_classes;
-    }
-  }
-  metrics["accuracy"] = static_cast<double>(correct) / n;
-  metrics["macro_f1"] = f1_classes ? f1_sum / static_cast<double>(f1_classes) : 0.0;
-  metrics["loss"] = total_loss / n;
+  Metrics metrics = task_support::confusion_metrics(confusion, labels_);
+  metrics["loss"] = total_loss / static_cast<double>(data.size());
   last_split_ = split;
   last_confusion_ = std::move(confusion);
   return metrics;
 }
 
 std::vector<std::string> ClassificationTask::eval_splits() const {
-  std::vector<std::string> splits;
-  for (const char* split : {"valid", "test"}) {
-    if (!examples(split).empty()) splits.push_back(split);
-  }
-  return splits;
+  return task_support::eval_splits(splits_);
 }
 
 void ClassificationTask::save_artifacts(const std::string& dir) const {
-  std::string text;
-  for (const auto& label : labels_) text += label + "\n";
-  io::write_text_atomically((std::filesystem::path(dir) / "labels.txt").string(), text);
+  task_support::write_labels(dir, labels_);
 }
 
 void ClassificationTask::load_artifacts(const std::string& dir) {
-  std::string path = (std::filesystem::path(dir) / "labels.txt").string();
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) {
-    throw DataError(path,
-                    "the label set is missing; a classification stage writes it when it "
-                    "prepares its data");
-  }
-  std::string text = io::read_text(path);
-  std::vector<std::string> labels;
-  std::map<std::string, std::int64_t> ids;
-  std::stringstream lines(text);
-  std::string line;
-  std::int64_t number = 0;
-  while (std::getline(lines, line)) {
-    ++number;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.empty()) continue;
-    if (!ids.emplace(line, static_cast<std::int64_t>(labels.size())).second) {
-      throw DataError(where(path, number), "label '" + line + "' appears twice");
-    }
-    labels.push_back(line);
-  }
-  if (labels.empty()) throw DataError(path, "the label set is empty");
-  labels_ = std::move(labels);
-  label_ids_ = std::move(ids);
+  std::tie(labels_, label_ids_) = task_support::read_labels(dir, "classification");
 }
 
 torch::Tensor ClassificationTask::predict(Model& model, const Tokenizer& tokenizer,
@@ -698,24 +511,15 @@ torch::Tensor ClassificationTask::predict(Model& model, const Tokenizer& tokeniz
   torch::Tensor probabilities = torch::zeros({static_cast<std::int64_t>(texts.size()), classes});
   if (texts.empty()) return probabilities;
   // The predict command builds the task without knowing where the model lives; follow the model.
-  torch::Device device = context_.device;
-  auto parameters = model.parameters();
-  if (!parameters.empty()) device = parameters.front().device();
+  torch::Device device = task_support::model_device(model, context_.device);
 
   std::vector<Example> data;
   data.reserve(texts.size());
   for (const auto& text : texts) data.push_back(encode(tokenizer, text, 0));
-  std::vector<std::int64_t> order(data.size());
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](std::int64_t x, std::int64_t y) {
-    return data[x].ids.size() > data[y].ids.size();
-  });
   torch::NoGradGuard no_grad;
-  ModeGuard mode(model);
-  auto b = static_cast<std::size_t>(std::max<std::int64_t>(1, context_.batch_size));
-  for (std::size_t start = 0; start < order.size(); start += b) {
-    std::vector<std::int64_t> indices(order.begin() + start,
-                                      order.begin() + std::min(order.size(), start + b));
+  task_support::EvalMode mode(model);
+  for (const auto& indices :
+       task_support::longest_first_batches(data, batch_rows(context_.batch_size))) {
     torch::Tensor logits = checked_logits(model, make_batch(data, indices), device);
     torch::Tensor p = torch::softmax(logits.to(torch::kFloat), 1).to(torch::kCPU);
     probabilities.index_copy_(0, torch::tensor(indices, torch::kLong), p);
@@ -739,43 +543,9 @@ std::vector<std::string> ClassificationTask::summary(const Metrics& final_metric
     break;
   }
   if (last_confusion_.empty()) return lines;
-
-  const auto& m = last_confusion_;
-  std::size_t classes = m.size();
-  if (classes > 12) {
-    // A 47x47 matrix (TREC fine) is unreadable on a terminal; the largest confusions say more.
-    std::vector<std::tuple<std::int64_t, std::size_t, std::size_t>> pairs;
-    for (std::size_t t = 0; t < classes; ++t) {
-      for (std::size_t p = 0; p < classes; ++p) {
-        if (t != p && m[t][p] > 0) pairs.emplace_back(-m[t][p], t, p);
-      }
-    }
-    std::sort(pairs.begin(), pairs.end());
-    std::string line = "most frequent confusions on " + last_split_ + " (true -> predicted):";
-    if (pairs.empty()) line += " none";
-    for (std::size_t i = 0; i < pairs.size() && i < 8; ++i) {
-      auto [count, t, p] = pairs[i];
-      line += (i ? ", " : " ") + labels_[t] + " -> " + labels_[p] + " " + std::to_string(-count);
-    }
-    lines.push_back(line);
-    return lines;
-  }
-  std::int64_t largest = 0;
-  std::size_t longest = 0;
-  for (std::size_t c = 0; c < classes; ++c) {
-    largest = std::max(largest, *std::max_element(m[c].begin(), m[c].end()));
-    longest = std::max(longest, text::decode_utf8(labels_[c]).size());
-  }
-  std::size_t row_width = std::min<std::size_t>(longest, 12);
-  std::size_t cell = std::max(std::to_string(largest).size(), std::min<std::size_t>(longest, 6));
-  lines.push_back("confusion matrix on " + last_split_ + " (rows: true label, columns: predicted)");
-  std::string head = std::string(row_width, ' ');
-  for (std::size_t c = 0; c < classes; ++c) head += " " + fit(labels_[c], cell, true);
-  lines.push_back(head);
-  for (std::size_t t = 0; t < classes; ++t) {
-    std::string row = fit(labels_[t], row_width, false);
-    for (std::size_t p = 0; p < classes; ++p) row += " " + fit(std::to_string(m[t][p]), cell, true);
-    lines.push_back(row);
+  for (auto& line :
+       task_support::confusion_report(last_confusion_, labels_, last_split_, "label")) {
+    lines.push_back(std::move(line));
   }
   return lines;
 }

@@ -5,8 +5,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <filesystem>
-#include <iomanip>
 #include <numeric>
 #include <random>
 #include <set>
@@ -14,35 +12,29 @@
 #include <tuple>
 
 #include "data/text_file.h"
-#include "io/atomic_file.h"
 #include "lmforge/error.h"
 #include "lmforge/vocabulary.h"
-#include "text/utf8.h"
+#include "tasks/task_support.h"
 
 namespace lmforge {
+using task_support::batch_rows;
+using task_support::blank;
+using task_support::fixed;
+using task_support::join;
+using task_support::pick;
+using task_support::seeded_rng;
+using task_support::shuffle;
+using task_support::strip_bom;
+using task_support::trim;
+using task_support::where;
+
 namespace {
 
 constexpr std::int64_t kIgnore = -100;  // head.h: targets the loss skips
 
 // Separate random streams per purpose, so e.g. changing `fraction` leaves the held-out
 // validation sentences and the epoch order of a given training set alone.
-enum class Stream : std::uint32_t { kHoldout = 11, kFraction = 12, kLimit = 13, kEpoch = 14 };
-
-std::mt19937_64 seeded(std::uint64_t seed, Stream stream, std::uint64_t value = 0) {
-  std::seed_seq seq{static_cast<std::uint32_t>(seed), static_cast<std::uint32_t>(seed >> 32),
-                    static_cast<std::uint32_t>(stream), static_cast<std::uint32_t>(value),
-                    static_cast<std::uint32_t>(value >> 32)};
-  return std::mt19937_64(seq);
-}
-
-// Fisher-Yates written out because std::shuffle's order differs between standard libraries; a
-// seed must pick the same sentences and batches everywhere.
-template <class T>
-void shuffle_in_place(std::vector<T>& items, std::mt19937_64& rng) {
-  for (std::size_t i = items.size(); i > 1; --i) {
-    std::swap(items[i - 1], items[static_cast<std::size_t>(rng() % i)]);
-  }
-}
+enum Stream : std::uint32_t { kHoldout = 11, kFraction = 12, kLimit = 13, kEpoch = 14 };
 
 // `keep` indices of 0..n-1 chosen at random, in file order, and the others.
 std::pair<std::vector<std::size_t>, std::vector<std::size_t>> choose(std::size_t n,
@@ -50,7 +42,7 @@ std::pair<std::vector<std::size_t>, std::vector<std::size_t>> choose(std::size_t
                                                                      std::mt19937_64 rng) {
   std::vector<std::size_t> order(n);
   std::iota(order.begin(), order.end(), 0);
-  shuffle_in_place(order, rng);
+  shuffle(order, rng);
   keep = std::min(keep, n);
   std::vector<std::size_t> kept(order.begin(), order.begin() + keep);
   std::vector<std::size_t> rest(order.begin() + keep, order.end());
@@ -59,24 +51,9 @@ std::pair<std::vector<std::size_t>, std::vector<std::size_t>> choose(std::size_t
   return {kept, rest};
 }
 
-template <class T>
-std::vector<T> subset(const std::vector<T>& items, const std::vector<std::size_t>& indices) {
-  std::vector<T> out;
-  out.reserve(indices.size());
-  for (std::size_t i : indices) out.push_back(items[i]);
-  return out;
-}
-
+// Column and word gaps: spaces and tabs but not line breaks, which data lines never hold and a
+// `predict --text` keeps inside its words.
 bool is_blank_char(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f'; }
-
-bool is_blank(const std::string& s) { return std::all_of(s.begin(), s.end(), is_blank_char); }
-
-std::string trimmed(const std::string& s) {
-  std::size_t begin = 0, end = s.size();
-  while (begin < end && is_blank_char(s[begin])) ++begin;
-  while (end > begin && is_blank_char(s[end - 1])) --end;
-  return s.substr(begin, end - begin);
-}
 
 // "whitespace": runs of spaces and tabs separate; "tab": each tab separates (tokens may then hold
 // spaces) and fields are trimmed.
@@ -85,7 +62,7 @@ std::vector<std::string> split_fields(const std::string& line, const std::string
   if (separator == "tab") {
     std::stringstream in(line);
     std::string field;
-    while (std::getline(in, field, '\t')) fields.push_back(trimmed(field));
+    while (std::getline(in, field, '\t')) fields.push_back(trim(field));
     if (!line.empty() && line.back() == '\t') fields.emplace_back();
     return fields;
   }
@@ -102,66 +79,6 @@ std::vector<std::string> split_fields(const std::string& line, const std::string
 
 std::vector<std::string> words_of(const std::string& text) {
   return split_fields(text, "whitespace");
-}
-
-std::string file_line(const std::string& path, std::int64_t line) {
-  return path + ":" + std::to_string(line);
-}
-
-std::string joined(const std::vector<std::string>& items, std::size_t max_items) {
-  std::string out;
-  for (std::size_t i = 0; i < items.size() && i < max_items; ++i) out += (i ? ", " : "") + items[i];
-  if (items.size() > max_items) out += ", ... (" + std::to_string(items.size()) + " in all)";
-  return out;
-}
-
-std::string decimals(double value) {
-  std::ostringstream s;
-  s << std::fixed << std::setprecision(4) << value;
-  return s.str();
-}
-
-// Pads or cuts `s` to `width` code points, so UTF-8 labels line up in the confusion matrix.
-std::string column(const std::string& s, std::size_t width, bool right_align) {
-  std::u32string cps = text::decode_utf8(s);
-  if (cps.size() > width) cps.resize(width);
-  std::string pad(width - cps.size(), ' ');
-  return right_align ? pad + text::encode_utf8(cps) : text::encode_utf8(cps) + pad;
-}
-
-// Puts the model in eval mode and restores its training flag however the caller leaves.
-class EvalMode {
- public:
-  explicit EvalMode(Model& model) : model_(model), was_training_(model.is_training()) {
-    model_.eval();
-  }
-  ~EvalMode() { model_.train(was_training_); }
-
- private:
-  Model& model_;
-  bool was_training_;
-};
-
-std::size_t batch_rows(std::int64_t batch_size) {
-  return static_cast<std::size_t>(std::max<std::int64_t>(1, batch_size));
-}
-
-// Indices of `examples`, longest first, cut into batches: evaluation and prediction need no
-// shuffling, only little padding.
-template <class Example>
-std::vector<std::vector<std::int64_t>> longest_first_batches(const std::vector<Example>& examples,
-                                                             std::size_t rows) {
-  std::vector<std::int64_t> order(examples.size());
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](std::int64_t x, std::int64_t y) {
-    return examples[x].ids.size() > examples[y].ids.size();
-  });
-  std::vector<std::vector<std::int64_t>> batches;
-  for (std::size_t start = 0; start < order.size(); start += rows) {
-    batches.emplace_back(order.begin() + start,
-                         order.begin() + std::min(order.size(), start + rows));
-  }
-  return batches;
 }
 
 }  // namespace
@@ -202,19 +119,8 @@ void TaggingOptions::visit(OptionVisitor& v) {
 
 TaggingTask::TaggingTask(const Options& options, const TaskContext& context)
     : options_(options), context_(context) {
-  if (!(options_.fraction > 0 && options_.fraction <= 1)) {
-    throw ConfigError(context_.place,
-                      "fraction must be in (0, 1], got " + std::to_string(options_.fraction));
-  }
-  if (!(options_.valid_fraction >= 0 && options_.valid_fraction < 1)) {
-    throw ConfigError(context_.place, "valid_fraction must be in [0, 1), got " +
-                                          std::to_string(options_.valid_fraction));
-  }
-  if (options_.valid_fraction > 0 && !options_.valid.empty()) {
-    throw ConfigError(context_.place,
-                      "valid_fraction holds out training data only when there is no valid file; "
-                      "give one or the other");
-  }
+  task_support::check_sampling(context_.place, options_.fraction, options_.valid_fraction,
+                               options_.valid);
   if (options_.token_column == options_.label_column) {
     throw ConfigError(context_.place, "token_column and label_column are both " +
                                           std::to_string(options_.token_column));
@@ -245,10 +151,8 @@ std::vector<TaggingTask::Sentence> TaggingTask::read_sentences(const Options& op
   };
   const std::string& prefix = options.comment_prefix;
   for_each_line(path, options.encoding, place, [&](const std::string& raw, std::int64_t n) {
-    // Editors on Windows put a byte-order mark before the first token.
-    static const std::string kBom = "\xEF\xBB\xBF";
-    std::string line = n == 1 && raw.compare(0, kBom.size(), kBom) == 0 ? raw.substr(3) : raw;
-    if (is_blank(line)) return end_sentence();
+    std::string line = strip_bom(raw, n);
+    if (blank(line)) return end_sentence();
     if (!prefix.empty() && line.compare(0, prefix.size(), prefix) == 0) return;
     std::vector<std::string> fields = split_fields(line, options.separator);
     if (!fields.empty() && fields[0] == "-DOCSTART-") return end_sentence();
@@ -257,14 +161,14 @@ std::vector<TaggingTask::Sentence> TaggingTask::read_sentences(const Options& op
     std::int64_t token = resolve(options.token_column);
     std::int64_t label = resolve(options.label_column);
     if (token < 0 || token >= size || label < 0 || label >= size || token == label) {
-      throw DataError(file_line(path, n),
+      throw DataError(where(path, n),
                       "expected a token (column " + std::to_string(options.token_column) +
                           ") and a label (column " + std::to_string(options.label_column) +
                           "), found " + std::to_string(size) + " column" + (size == 1 ? "" : "s") +
-                          " in '" + trimmed(line) + "'");
+                          " in '" + trim(line) + "'");
     }
-    if (fields[token].empty()) throw DataError(file_line(path, n), "empty token");
-    if (fields[label].empty()) throw DataError(file_line(path, n), "empty label");
+    if (fields[token].empty()) throw DataError(where(path, n), "empty token");
+    if (fields[label].empty()) throw DataError(where(path, n), "empty label");
     current.tokens.push_back(fields[token]);
     current.labels.push_back(fields[label]);
     current.lines.push_back(n);
@@ -315,9 +219,9 @@ void TaggingTask::prepare(Tokenizer& tokenizer, bool fit_vocabulary) {
     for (std::size_t i = 0; i < s.labels.size(); ++i) {
       auto it = label_ids_.find(s.labels[i]);
       if (it == label_ids_.end()) {
-        throw DataError(file_line(s.path, s.lines[i]),
+        throw DataError(where(s.path, s.lines[i]),
                         "label '" + s.labels[i] + "' does not occur in the training data (" +
-                            options_.train + "; labels: " + joined(labels_, 20) + ")");
+                            options_.train + "; labels: " + join(labels_, 20) + ")");
       }
       ids.push_back(it->second);
     }
@@ -341,20 +245,21 @@ void TaggingTask::prepare(Tokenizer& tokenizer, bool fit_vocabulary) {
     auto n = train.size();
     auto held = std::min(n - 1, static_cast<std::size_t>(std::llround(static_cast<double>(n) *
                                                                       options_.valid_fraction)));
-    auto [valid, rest] = choose(n, held, seeded(context_.seed, Stream::kHoldout));
-    if (!valid.empty()) eval_sentences["valid"] = subset(train, valid);
-    train = subset(train, rest);
+    auto [valid, rest] = choose(n, held, seeded_rng(context_.seed, Stream::kHoldout));
+    if (!valid.empty()) eval_sentences["valid"] = pick(train, valid);
+    train = pick(train, rest);
   }
   if (options_.fraction < 1) {
     auto keep = std::max<std::size_t>(
         1, static_cast<std::size_t>(
                std::llround(static_cast<double>(train.size()) * options_.fraction)));
     train =
-        subset(train, choose(train.size(), keep, seeded(context_.seed, Stream::kFraction)).first);
+        pick(train, choose(train.size(), keep, seeded_rng(context_.seed, Stream::kFraction)).first);
   }
   if (options_.limit > 0 && options_.limit < static_cast<std::int64_t>(train.size())) {
     auto keep = static_cast<std::size_t>(options_.limit);
-    train = subset(train, choose(train.size(), keep, seeded(context_.seed, Stream::kLimit)).first);
+    train =
+        pick(train, choose(train.size(), keep, seeded_rng(context_.seed, Stream::kLimit)).first);
   }
 
   // A token the tokenizer would cut (e.g. "U.S." with the word tokenizer) has no single piece to
@@ -442,9 +347,7 @@ double TaggingTask::word_baseline(const std::string& split) const {
 }
 
 const std::vector<TaggingTask::Example>& TaggingTask::examples(const std::string& split) const {
-  static const std::vector<Example> kNone;
-  auto it = splits_.find(split);
-  return it == splits_.end() ? kNone : it->second;
+  return task_support::split_examples(splits_, split);
 }
 
 std::int64_t TaggingTask::steps_per_epoch() const {
@@ -456,57 +359,27 @@ std::int64_t TaggingTask::steps_per_epoch() const {
 void TaggingTask::start_epoch(std::int64_t epoch) {
   const auto& train = examples("train");
   const std::size_t rows = batch_rows(context_.batch_size);
-  std::vector<std::int64_t> order(train.size());
-  std::iota(order.begin(), order.end(), 0);
-  auto rng = seeded(context_.seed, Stream::kEpoch, static_cast<std::uint64_t>(epoch));
-  shuffle_in_place(order, rng);
-  // Length bucketing within windows of 50 batches: little padding, yet batches still mix
-  // differently every epoch.
-  const std::size_t window = 50 * rows;
-  for (std::size_t start = 0; start < order.size(); start += window) {
-    std::stable_sort(
-        order.begin() + start, order.begin() + std::min(order.size(), start + window),
-        [&](std::int64_t x, std::int64_t y) { return train[x].ids.size() > train[y].ids.size(); });
-  }
-  epoch_batches_.clear();
-  for (std::size_t start = 0; start < order.size(); start += rows) {
-    epoch_batches_.emplace_back(order.begin() + start,
-                                order.begin() + std::min(order.size(), start + rows));
-  }
-  shuffle_in_place(epoch_batches_, rng);
+  auto rng = seeded_rng(context_.seed, Stream::kEpoch, static_cast<std::uint64_t>(epoch));
+  epoch_batches_ = task_support::shuffled_length_buckets(train, rows, rng);
   epoch_ = epoch;
 }
 
 TaggingTask::Batch TaggingTask::make_batch(const std::vector<Example>& examples,
                                            const std::vector<std::int64_t>& indices) {
-  auto rows = static_cast<std::int64_t>(indices.size());
-  std::int64_t width = 1;
-  for (auto i : indices) width = std::max<std::int64_t>(width, examples[i].ids.size());
-  Batch batch;
-  batch.tokens = torch::full({rows, width}, Vocabulary::kPad, torch::kLong);
-  batch.mask = torch::zeros({rows, width}, torch::kBool);
-  batch.targets = torch::full({rows, width}, kIgnore, torch::kLong);
-  auto tokens = batch.tokens.accessor<std::int64_t, 2>();
-  auto mask = batch.mask.accessor<bool, 2>();
+  auto padded = task_support::pad_tokens(examples, indices);
+  Batch batch{padded.tokens, padded.mask, torch::full(padded.tokens.sizes(), kIgnore, torch::kLong),
+              padded.real_tokens};
   auto targets = batch.targets.accessor<std::int64_t, 2>();
-  for (std::int64_t r = 0; r < rows; ++r) {
+  for (std::int64_t r = 0; r < targets.size(0); ++r) {
     const Example& e = examples[indices[r]];
-    for (std::size_t t = 0; t < e.ids.size(); ++t) {
-      tokens[r][t] = e.ids[t];
-      mask[r][t] = true;
-      targets[r][t] = e.labels[t];
-    }
-    batch.real_tokens += static_cast<std::int64_t>(e.ids.size());
+    for (std::size_t t = 0; t < e.labels.size(); ++t) targets[r][t] = e.labels[t];
   }
   return batch;
 }
 
 TaggingTask::Batch TaggingTask::train_batch(std::int64_t step) {
   if (epoch_ < 0) start_epoch(0);
-  if (step < 0 || step >= static_cast<std::int64_t>(epoch_batches_.size())) {
-    throw Error(context_.place, "training step " + std::to_string(step) + " is outside the " +
-                                    std::to_string(epoch_batches_.size()) + " batches of an epoch");
-  }
+  task_support::check_step(context_.place, step, epoch_batches_.size());
   return make_batch(examples("train"), epoch_batches_[step]);
 }
 
@@ -541,12 +414,13 @@ Metrics TaggingTask::evaluate(Model& model, const std::string& split) {
   const auto& data = examples(split);
   if (data.empty() || split == "train") return {};
   torch::NoGradGuard no_grad;
-  EvalMode mode(model);
+  task_support::EvalMode mode(model);
   const auto classes = static_cast<std::int64_t>(labels_.size());
   torch::Tensor confusion = torch::zeros({classes * classes}, torch::kLong);
   double total_loss = 0;
   std::int64_t total_tokens = 0;
-  for (const auto& indices : longest_first_batches(data, batch_rows(context_.batch_size))) {
+  for (const auto& indices :
+       task_support::longest_first_batches(data, batch_rows(context_.batch_size))) {
     Batch batch = make_batch(data, indices);
     torch::Tensor logits = checked_logits(model, batch, context_.device);
     torch::Tensor loss = model.head().loss(logits, batch.targets.to(context_.device));
@@ -558,36 +432,12 @@ Metrics TaggingTask::evaluate(Model& model, const std::string& split) {
   }
 
   auto counts = confusion.accessor<std::int64_t, 1>();
-  std::vector<std::vector<std::int64_t>> matrix(classes, std::vector<std::int64_t>(classes, 0));
+  task_support::Confusion matrix(classes, std::vector<std::int64_t>(classes, 0));
   for (std::int64_t t = 0; t < classes; ++t) {
     for (std::int64_t p = 0; p < classes; ++p) matrix[t][p] = counts[t * classes + p];
   }
-  std::int64_t correct = 0;
-  double f1_sum = 0;
-  std::int64_t f1_labels = 0;
-  Metrics metrics;
-  for (std::int64_t c = 0; c < classes; ++c) {
-    std::int64_t actual = 0, predicted = 0;
-    for (std::int64_t o = 0; o < classes; ++o) {
-      actual += matrix[c][o];
-      predicted += matrix[o][c];
-    }
-    const std::int64_t hits = matrix[c][c];
-    correct += hits;
-    double precision = predicted ? static_cast<double>(hits) / predicted : 0.0;
-    double recall = actual ? static_cast<double>(hits) / actual : 0.0;
-    metrics["precision." + labels_[c]] = precision;
-    metrics["recall." + labels_[c]] = recall;
-    // A label neither in the split nor predicted has no F1; scoring it 0 would punish the model
-    // for a tag it was never asked about.
-    if (actual || predicted) {
-      f1_sum += precision + recall > 0 ? 2 * precision * recall / (precision + recall) : 0.0;
-      ++f1_labels;
-    }
-  }
+  Metrics metrics = task_support::confusion_metrics(matrix, labels_);
   auto n = static_cast<double>(std::max<std::int64_t>(1, total_tokens));
-  metrics["accuracy"] = static_cast<double>(correct) / n;
-  metrics["macro_f1"] = f1_labels ? f1_sum / static_cast<double>(f1_labels) : 0.0;
   metrics["loss"] = total_loss / n;
   last_split_ = split;
   last_confusion_ = std::move(matrix);
@@ -595,11 +445,7 @@ Metrics TaggingTask::evaluate(Model& model, const std::string& split) {
 }
 
 std::vector<std::string> TaggingTask::eval_splits() const {
-  std::vector<std::string> splits;
-  for (const char* split : {"valid", "test"}) {
-    if (!examples(split).empty()) splits.push_back(split);
-  }
-  return splits;
+  return task_support::eval_splits(splits_);
 }
 
 std::vector<std::int64_t> TaggingTask::train_fingerprint() const {
@@ -642,34 +488,11 @@ void TaggingTask::load_state(torch::serialize::InputArchive& archive) {
 }
 
 void TaggingTask::save_artifacts(const std::string& dir) const {
-  std::string text;
-  for (const auto& label : labels_) text += label + "\n";
-  io::write_text_atomically((std::filesystem::path(dir) / "labels.txt").string(), text);
+  task_support::write_labels(dir, labels_);
 }
 
 void TaggingTask::load_artifacts(const std::string& dir) {
-  std::string path = (std::filesystem::path(dir) / "labels.txt").string();
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) {
-    throw DataError(path,
-                    "the label set is missing; a tagging stage writes it when it prepares "
-                    "its data");
-  }
-  std::stringstream lines(io::read_text(path));
-  std::vector<std::string> labels;
-  std::map<std::string, std::int64_t> ids;
-  std::string line;
-  for (std::int64_t number = 1; std::getline(lines, line); ++number) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.empty()) continue;
-    if (!ids.emplace(line, static_cast<std::int64_t>(labels.size())).second) {
-      throw DataError(file_line(path, number), "label '" + line + "' appears twice");
-    }
-    labels.push_back(line);
-  }
-  if (labels.empty()) throw DataError(path, "the label set is empty");
-  labels_ = std::move(labels);
-  label_ids_ = std::move(ids);
+  std::tie(labels_, label_ids_) = task_support::read_labels(dir, "tagging");
 }
 
 std::vector<TaggingTask::Tagged> TaggingTask::predict(Model& model, const Tokenizer& tokenizer,
@@ -679,9 +502,7 @@ std::vector<TaggingTask::Tagged> TaggingTask::predict(Model& model, const Tokeni
   }
   const auto classes = static_cast<std::int64_t>(labels_.size());
   // `lmforge predict` builds the task without knowing where the model lives; follow the model.
-  torch::Device device = context_.device;
-  auto parameters = model.parameters();
-  if (!parameters.empty()) device = parameters.front().device();
+  torch::Device device = task_support::model_device(model, context_.device);
 
   std::vector<Tagged> tagged;
   std::vector<Example> pieces;
@@ -699,8 +520,9 @@ std::vector<TaggingTask::Tagged> TaggingTask::predict(Model& model, const Tokeni
     }
   }
   torch::NoGradGuard no_grad;
-  EvalMode mode(model);
-  for (const auto& indices : longest_first_batches(pieces, batch_rows(context_.batch_size))) {
+  task_support::EvalMode mode(model);
+  for (const auto& indices :
+       task_support::longest_first_batches(pieces, batch_rows(context_.batch_size))) {
     torch::Tensor logits = checked_logits(model, make_batch(pieces, indices), device);
     torch::Tensor p = torch::softmax(logits.to(torch::kFloat), 2).to(torch::kCPU);
     for (std::size_t r = 0; r < indices.size(); ++r) {
@@ -719,57 +541,19 @@ std::vector<std::string> TaggingTask::summary(const Metrics& final_metrics) cons
   for (const char* split : {"test", "valid"}) {
     auto accuracy = final_metrics.find(std::string(split) + ".accuracy");
     if (accuracy == final_metrics.end()) continue;
-    std::string line = std::string(split) + " token accuracy " + decimals(accuracy->second);
+    std::string line = std::string(split) + " token accuracy " + fixed(accuracy->second);
     if (majority_baseline(split) >= 0) {
-      line += " (majority-tag baseline " + decimals(majority_baseline(split)) +
-              ", most-frequent-tag-per-word baseline " + decimals(word_baseline(split)) + ")";
+      line += " (majority-tag baseline " + fixed(majority_baseline(split)) +
+              ", most-frequent-tag-per-word baseline " + fixed(word_baseline(split)) + ")";
     }
     auto f1 = final_metrics.find(std::string(split) + ".macro_f1");
-    if (f1 != final_metrics.end()) line += ", macro-F1 " + decimals(f1->second);
+    if (f1 != final_metrics.end()) line += ", macro-F1 " + fixed(f1->second);
     lines.push_back(line);
     break;
   }
   if (last_confusion_.empty()) return lines;
-
-  const auto& m = last_confusion_;
-  const std::size_t classes = m.size();
-  if (classes > 12) {
-    // A 40-tag matrix does not fit a terminal; the largest confusions say more.
-    std::vector<std::tuple<std::int64_t, std::size_t, std::size_t>> pairs;
-    for (std::size_t t = 0; t < classes; ++t) {
-      for (std::size_t p = 0; p < classes; ++p) {
-        if (t != p && m[t][p] > 0) pairs.emplace_back(-m[t][p], t, p);
-      }
-    }
-    std::sort(pairs.begin(), pairs.end());
-    std::string line = "most frequent confusions on " + last_split_ + " (true -> predicted):";
-    if (pairs.empty()) line += " none";
-    for (std::size_t i = 0; i < pairs.size() && i < 8; ++i) {
-      auto [count, t, p] = pairs[i];
-      line += (i ? ", " : " ") + labels_[t] + " -> " + labels_[p] + " " + std::to_string(-count);
-    }
-    lines.push_back(line);
-    return lines;
-  }
-  std::int64_t largest = 0;
-  std::size_t longest = 0;
-  for (std::size_t c = 0; c < classes; ++c) {
-    largest = std::max(largest, *std::max_element(m[c].begin(), m[c].end()));
-    longest = std::max(longest, text::decode_utf8(labels_[c]).size());
-  }
-  const std::size_t row_label = std::min<std::size_t>(longest, 12);
-  const std::size_t cell =
-      std::max(std::to_string(largest).size(), std::min<std::size_t>(longest, 6));
-  lines.push_back("confusion matrix on " + last_split_ + " (rows: true tag, columns: predicted)");
-  std::string header(row_label, ' ');
-  for (std::size_t c = 0; c < classes; ++c) header += " " + column(labels_[c], cell, true);
-  lines.push_back(header);
-  for (std::size_t t = 0; t < classes; ++t) {
-    std::string row = column(labels_[t], row_label, false);
-    for (std::size_t p = 0; p < classes; ++p) {
-      row += " " + column(std::to_string(m[t][p]), cell, true);
-    }
-    lines.push_back(row);
+  for (auto& line : task_support::confusion_report(last_confusion_, labels_, last_split_, "tag")) {
+    lines.push_back(std::move(line));
   }
   return lines;
 }
