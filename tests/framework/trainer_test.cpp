@@ -103,6 +103,20 @@ TEST_CASE("Ctrl-C on an epoch's last step validates the epoch, and --resume ends
   }
   lmforge::install_interrupt_handlers();
 
+  {
+    // --stages names stages that exist; a typo is one error naming the option and the fix.
+    TempDir typo;
+    lmforge::RunOptions only;
+    only.only_stages = {"lmm"};
+    try {
+      lmforge::run_recipe(recipe_in(typo.path), only);
+      FAIL("--stages lmm ran");
+    } catch (const lmforge::ConfigError& e) {
+      CHECK_THAT(e.what(), Catch::StartsWith("--stages"));
+      CHECK_THAT(e.what(), Catch::Contains("did you mean 'lm'?"));
+    }
+  }
+
   TempDir uninterrupted;
   InterruptAtEpochEnd::armed = false;
   lmforge::run_recipe(recipe_in(uninterrupted.path), {});

@@ -25,11 +25,14 @@ void require_readable_file(const std::string& path, const std::string& option,
   if (!probe) throw DataError(place, option + ": cannot read '" + path + "'");
 }
 
+bool is_file_pattern(const std::string& path) {
+  return path.find_first_of("*?[") != std::string::npos;
+}
+
 std::vector<std::string> expand_file_pattern(const std::string& pattern, const std::string& option,
                                              const std::string& place) {
-  const bool is_glob = pattern.find_first_of("*?[") != std::string::npos;
   std::error_code ec;
-  if (!is_glob || std::filesystem::is_regular_file(pattern, ec)) {
+  if (!is_file_pattern(pattern) || std::filesystem::is_regular_file(pattern, ec)) {
     require_readable_file(pattern, option, place);
     return {pattern};
   }

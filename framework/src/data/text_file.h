@@ -16,6 +16,9 @@ void for_each_line(const std::string& path, const std::string& encoding, const s
 void require_readable_file(const std::string& path, const std::string& option,
                            const std::string& place);
 
+/// True when `path` holds glob characters (*, ?, [) and is read as a pattern of files.
+bool is_file_pattern(const std::string& path);
+
 /// The files `pattern` names: itself when it is a readable file, else the sorted matches of a
 /// glob ('books/*.txt'). Throws DataError at `place`, naming `option`, when nothing matches.
 std::vector<std::string> expand_file_pattern(const std::string& pattern, const std::string& option,

@@ -170,8 +170,7 @@ void validate_recipe(const RecipeSpec& recipe) {
         std::string path = value.Scalar();
         bool generated = !recipe.generate_data.type.empty() && path.rfind(recipe.run_dir, 0) == 0;
         std::error_code ec;
-        const bool glob = path.find_first_of("*?[") != std::string::npos;
-        if (!generated && glob) {
+        if (!generated && is_file_pattern(path)) {
           expand_file_pattern(path, std::string("task.") + key, c.task.node->place_of(value));
         } else if (!generated && !fs::exists(path, ec)) {
           throw DataError(c.task.node->place_of(value),
