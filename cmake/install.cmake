@@ -1,6 +1,6 @@
 # `cmake --install build --prefix P` installs the SDK, relocatable as a whole:
 #   P/bin/lmforge                      the CLI (RUNPATH $ORIGIN/../lib)
-#   P/lib/liblmforge.so*               the core and SDK
+#   P/lib/liblmforge.so*               the SDK (the core is linked into bin/lmforge)
 #   P/lib/lmforge/plugins/*.so         the bundled plugins, found by the CLI next to itself
 #   P/include/lmforge/*.h              the public SDK headers
 #   P/lib/cmake/lmforge/               the CMake package: find_package(lmforge) + lmforge_add_plugin

@@ -1,4 +1,5 @@
 // `lmforge plugins`: what is registered, where it comes from, and what options it takes.
+#include <algorithm>
 #include <filesystem>
 #include <iomanip>
 #include <iostream>
@@ -15,8 +16,8 @@ namespace lmforge::cli {
 
 int plugins_command(const Args& args) {
   po::options_description options("lmforge plugins [options]");
-  options.add_options()("help,h", "show this help")(
-      "describe", po::value<std::string>(), "document one component's options")(
+  options.add_options()("help,h", "show this help")("describe", po::value<std::string>(),
+                                                    "document one component's options")(
       "kind", po::value<std::string>(), "with --describe: backbone, head, task, tokenizer, ...")(
       "plugin-path", po::value<std::vector<std::string>>()->composing(),
       "extra plugin file or folder (repeatable)");
@@ -41,8 +42,8 @@ int plugins_command(const Args& args) {
       names.push_back(c.name);
       if (c.name != name || (!kind.empty() && c.kind != kind)) continue;
       ++shown;
-      std::cout << c.kind << " '" << c.name << "': " << c.summary << "\n  from "
-                << c.source << "\n\noptions:\n";
+      std::cout << c.kind << " '" << c.name << "': " << c.summary << "\n  from " << c.source
+                << "\n\noptions:\n";
       auto docs = describe_options(c.describe);
       if (docs.empty()) std::cout << "  (none)\n";
       for (const auto& d : docs) {
@@ -53,20 +54,31 @@ int plugins_command(const Args& args) {
       std::cout << "\n";
     }
     if (shown == 0) {
-      throw ConfigError("--describe", "no component named '" + name + "'" +
-                                          did_you_mean(name, names));
+      throw ConfigError("--describe",
+                        "no component named '" + name + "'" + did_you_mean(name, names));
     }
     return 0;
   }
 
-  std::cout << std::left << std::setw(11) << "KIND" << std::setw(20) << "NAME" << std::setw(28)
-            << "FROM" << "SUMMARY\n";
+  // Columns as wide as their longest entry (a user's plugin file name can be long), so a summary
+  // never runs into the column before it.
+  auto from_of = [](const ComponentInfo& c) {
+    return c.source == "built-in" ? c.source : std::filesystem::path(c.source).filename().string();
+  };
+  std::size_t kind_width = 4, name_width = 4, from_width = 4;
   for (const auto& c : components) {
-    std::string from = c.source == "built-in" ? c.source
-                                              : std::filesystem::path(c.source).filename().string();
-    std::cout << std::setw(11) << c.kind << std::setw(20) << c.name << std::setw(28) << from
-              << c.summary << "\n";
+    kind_width = std::max(kind_width, c.kind.size());
+    name_width = std::max(name_width, c.name.size());
+    from_width = std::max(from_width, from_of(c).size());
   }
+  auto row = [&](const std::string& kind, const std::string& name, const std::string& from,
+                 const std::string& summary) {
+    std::cout << std::left << std::setw(static_cast<int>(kind_width + 2)) << kind
+              << std::setw(static_cast<int>(name_width + 2)) << name
+              << std::setw(static_cast<int>(from_width + 2)) << from << summary << "\n";
+  };
+  row("KIND", "NAME", "FROM", "SUMMARY");
+  for (const auto& c : components) row(c.kind, c.name, from_of(c), c.summary);
   return 0;
 }
 

@@ -24,6 +24,7 @@
 #include "lmforge/model.h"
 #include "lmforge/registry.h"
 #include "lmforge/task.h"
+#include "lmforge/vocabulary.h"
 #include "plugins/plugin_loader.h"
 #include "recipe/recipe.h"
 #include "recipe/run_recipe.h"
@@ -685,6 +686,97 @@ TEST_CASE("transfer: load_part refuses a shape mismatch before changing anything
   for (const auto& [key, tensor] : before) {
     INFO(key);
     CHECK(torch::equal(snapshot(*target).at(key), tensor));
+  }
+}
+
+TEST_CASE("transfer: a grown vocabulary keeps the source's rows and starts new words at the mean",
+          "[transfer][init][vocabulary]") {
+  load_build_plugins();
+  TempDir dir;
+  torch::manual_seed(6);
+  constexpr std::int64_t kOld = 20, kNew = 23, kFirstWord = lmforge::Vocabulary::kEos + 1;
+  auto source_backbone =
+      make_backbone("{type: lstm, embedding_dim: 8, hidden_size: 12, layers: 1}", kOld);
+  Model source(source_backbone,
+               make_head("{type: lm, tie_weights: false}", *source_backbone, kOld));
+  lmforge::CheckpointStore store(dir.str("stage"));
+  store.save(source, lmforge::CheckpointMeta{1, 0, 1, true, "lstm", "lm"},
+             [](torch::serialize::OutputArchive&) {});
+  const fs::path checkpoint = latest_checkpoint(dir.str("stage"));
+  const Weights stored = weights_at(checkpoint);
+
+  auto backbone = make_backbone("{type: lstm, embedding_dim: 8, hidden_size: 12, layers: 1}", kNew);
+  auto head = make_head("{type: lm, tie_weights: false}", *backbone, kNew);
+  lmforge::load_part(*backbone, checkpoint.string(), "backbone", false, {kOld, kNew});
+  lmforge::load_part(*head, checkpoint.string(), "head", false, {kOld, kNew});
+
+  auto check_grown = [&](const torch::Tensor& loaded, const torch::Tensor& original) {
+    REQUIRE(loaded.size(0) == kNew);
+    CHECK(torch::equal(loaded.slice(0, 0, kOld), original));
+    const torch::Tensor mean = original.slice(0, kFirstWord).mean(0);
+    for (std::int64_t id = kOld; id < kNew; ++id) CHECK(torch::allclose(loaded[id], mean));
+  };
+  const auto loaded_backbone = snapshot(*backbone);
+  const auto loaded_head = snapshot(*head);
+  INFO("embedding");
+  check_grown(loaded_backbone.at("embedding.weight"), stored.backbone.at("embedding.weight"));
+  // Tensors not indexed by the vocabulary load as they are.
+  CHECK(torch::equal(loaded_backbone.at("lstm0.weight_hh_l0"),
+                     stored.backbone.at("lstm0.weight_hh_l0")));
+  for (const auto& [key, tensor] : stored.head) {
+    INFO("head " << key);
+    check_grown(loaded_head.at(key), tensor);
+  }
+  // Without the growth the same load is refused as a vocabulary mismatch.
+  auto strict = make_backbone("{type: lstm, embedding_dim: 8, hidden_size: 12, layers: 1}", kNew);
+  CHECK_THROWS_AS(lmforge::load_part(*strict, checkpoint.string(), "backbone"), ConfigError);
+}
+
+TEST_CASE("transfer: init with vocabulary: extend adds the stage's frequent new words",
+          "[transfer][init][vocabulary]") {
+  const PretrainedRun& source = pretrained();
+  const auto source_vocab = lmforge::Vocabulary::load((source.stage / "vocab.txt").string());
+  TempDir dir;
+  // Known words plus `zorblax` (3 times, kept with min_count 2) and `quux` (once, left out).
+  std::ofstream(dir.path / "domain.txt")
+      << "the zorblax runs quickly\nthe zorblax sleeps\na zorblax quux runs\n";
+  run_recipe_text(dir,
+                  "name: grow\n"
+                  "seed: 3\n"
+                  "threads: 1\n"
+                  "stages:\n"
+                  "  - name: lm_finetune\n"
+                  "    init: {from: '" +
+                      source.stage.string() +
+                      "', parts: [tokenizer, backbone, head],\n"
+                      "           vocabulary: extend, min_count: 2}\n"
+                      "    task: {type: language_modeling, train: '" +
+                      dir.str("domain.txt") +
+                      "', bptt: 4}\n"
+                      "    train: {epochs: 1, batch_size: 1, log_every: 1000}\n",
+                  source.data);
+  const fs::path stage = dir.path / "runs" / "grow" / "lm_finetune";
+  const auto grown = lmforge::Vocabulary::load((stage / "vocab.txt").string());
+  REQUIRE(grown.size() == source_vocab.size() + 1);
+  CHECK(grown.token(source_vocab.size()) == "zorblax");
+  CHECK_FALSE(grown.contains("quux"));
+  for (std::int64_t id = 0; id < source_vocab.size(); ++id) {
+    CHECK(grown.token(id) == source_vocab.token(id));
+  }
+  const Weights trained = weights_at(latest_checkpoint(stage));
+  CHECK(trained.backbone.at("embedding.weight").size(0) == grown.size());
+
+  SECTION("extend without the source's tokenizer is a recipe error") {
+    TempDir other;
+    CHECK_THROWS_WITH(run_recipe_text(other,
+                                      "name: bad\nstages:\n  - name: s\n"
+                                      "    init: {from: '" +
+                                          source.stage.string() +
+                                          "', parts: [backbone], vocabulary: extend}\n"
+                                          "    task: {type: language_modeling, train: '" +
+                                          dir.str("domain.txt") + "'}\n    head: {type: lm}\n",
+                                      source.data),
+                      Contains("init.parts must include tokenizer"));
   }
 }
 

@@ -358,6 +358,18 @@ TEST_CASE("cli: plugins lists the lstm backbone and the lm head from their own f
   CHECK(from["backbone lstm"] != from["head lm"]);
   CHECK(from["tokenizer word"] == "built-in");
   CHECK(from["task language_modeling"] == "built-in");
+  // Columns fit their longest entry: every summary starts where the header's SUMMARY does, after
+  // at least one space.
+  const auto rows = lines_of(r.out);
+  REQUIRE_FALSE(rows.empty());
+  const auto summary_at = rows.front().find("SUMMARY");
+  REQUIRE(summary_at != std::string::npos);
+  for (const auto& line : rows) {
+    INFO(line);
+    REQUIRE(line.size() > summary_at);
+    CHECK(line[summary_at - 1] == ' ');
+    CHECK(line[summary_at] != ' ');
+  }
 
   // --describe documents a plugin's options with defaults and constraints.
   auto d = run_cli({"plugins", "--describe", "lstm"}, dir.str("describe"));

@@ -132,6 +132,18 @@ if [[ $mode == workflow ]]; then
     fail "my_gru.so exports more than the handshake: $exported"
   pass "my_gru.so exports only lmforge_plugin_info and lmforge_plugin_register"
 
+  # The SDK library exports its public classes and nothing of the core: a plugin cannot link
+  # against the trainer, the plugin loader, the recipe engine or the internal helpers.
+  sdk_lib=$(readlink -f "$prefix/lib/liblmforge.so")
+  sdk_symbols=$(nm -DC --defined-only "$sdk_lib" | awk '$2 ~ /^[TDBRVWiu]$/' | cut -d' ' -f3-)
+  for public in 'lmforge::Registry::instance()' 'typeinfo for lmforge::Backbone' \
+    'lmforge::Vocabulary::'; do
+    grep -qF "$public" <<<"$sdk_symbols" || fail "liblmforge.so does not export $public"
+  done
+  internals=$(grep -E 'lmforge::(Trainer|PluginLoader|Recipe|run_recipe|register_builtins|LanguageModelingTask|ClassificationTask|text::|io::|closest_match|did_you_mean)' <<<"$sdk_symbols" | head -5)
+  [[ -z $internals ]] || fail "liblmforge.so exports internals: $internals"
+  pass "liblmforge.so exports $(wc -l <<<"$sdk_symbols") symbols, none of the core's (trainer, loader, recipe, helpers)"
+
   capture "$cli" plugins --describe my_gru --plugin-path "$work/my_gru/build"
   [[ $rc == 0 && $out == *"from $plugin"* && $out == *hidden_size* ]] ||
     fail "lmforge plugins --describe my_gru: $out"

@@ -11,6 +11,10 @@
 # total_s is the whole command. Analogy accuracy is gensim's evaluate_word_analogies
 # (restrict_vocab 30000) on each tool's exported vectors.
 #
+# Round r seeds every tool with r, so several rounds measure the seed-to-seed spread (one run's
+# analogy accuracy moves by about half a point with the seed); the last lines give each tool's
+# mean over the rounds.
+#
 # Reading the accuracies: in corpus_file mode each gensim worker measures its progress against
 # the whole corpus, so with 2 workers alpha only decays from 0.025 to about 0.0125. The last row
 # per mode, lmforge_gensim_lr, runs lmforge with that schedule for a like-for-like comparison.
@@ -50,7 +54,7 @@ run_lmforge() {  # mode [overrides...] -> "words/s total_s vectors"
   shift
   start=$(now)
   "$lmforge" run "$recipe" --data-dir "$data" --out "$out/lm" "stages.w2v.task.train=$corpus" \
-    "stages.w2v.backbone.type=$mode" "$@" >/dev/null
+    "stages.w2v.backbone.type=$mode" "seed=$seed" "$@" >/dev/null
   end=$(now)
   line=$(grep '"train_end"' "$out/lm/bench_word2vec/w2v/metrics.jsonl" | tail -1)
   "$lmforge" embed "$out/lm/bench_word2vec/w2v" export --output "$out/lmforge.vec" >/dev/null
@@ -63,7 +67,7 @@ run_lmforge_gensim_lr() { run_lmforge "$1" stages.w2v.task.alpha=0.025 stages.w2
 run_gensim() {
   local line
   line=$($python "$peers" gensim --corpus "$corpus" --mode "$1" --threads $threads \
-    --output "$out/gensim.vec")
+    --output "$out/gensim.vec" --seed "$seed")
   echo "$(json words_per_sec "$line") $(json total_seconds "$line") $out/gensim.vec"
 }
 
@@ -71,20 +75,26 @@ run_fasttext() {
   local start end log wst
   start=$(now)
   log=$(fasttext "$1" -input "$corpus" -output "$out/fasttext" -dim 100 -ws 5 -neg 5 -t 1e-3 \
-    -minCount 5 -thread $threads -epoch 1 -minn 0 -maxn 0 -verbose 2 2>&1)
+    -minCount 5 -thread $threads -epoch 1 -minn 0 -maxn 0 -seed "$seed" -verbose 2 2>&1)
   end=$(now)
   # fastText reports words/sec/thread while training; the last report covers the whole run.
   wst=$(echo "$log" | tr '\r' '\n' | grep -o 'words/sec/thread: *[0-9]*' | tail -1 | grep -o '[0-9]*$')
   echo "$((wst * threads)) $(echo "$end - $start" | bc) $out/fasttext.vec"
 }
 
+table=$out/table.txt
 printf '%-6s %-9s %-17s %12s %9s %9s\n' round mode tool words/s total_s analogy
 for r in $(seq 1 "$rounds"); do
+  seed=$r
   for mode in $modes; do
     for tool in lmforge gensim fasttext lmforge_gensim_lr; do
       read -r wps total vectors <<<"$(run_$tool "$mode")"
       printf '%-6s %-9s %-17s %12.0f %9.1f %8.2f%%\n' "$r" "$mode" "$tool" "$wps" "$total" \
-        "$($python -c "print(100 * $(accuracy "$vectors"))")"
+        "$($python -c "print(100 * $(accuracy "$vectors"))")" | tee -a "$table"
     done
   done
 done
+# Means over the rounds (seeds), per mode and tool.
+awk '{ key = $2 " " $3; n[key]++; wps[key] += $4; acc[key] += $6 }
+     END { for (k in n) printf "mean   %-27s %12.0f %9s %8.2f%%\n", k, wps[k] / n[k], "", acc[k] / n[k] }' \
+  "$table" | sort -k2,2 -k3,3

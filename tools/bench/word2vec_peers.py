@@ -18,7 +18,7 @@ def train_gensim(args):
     # gensim's defaults spelled out: the settings lmforge's bench recipe and fastText get.
     model = Word2Vec(vector_size=100, window=5, negative=5, hs=0, sample=1e-3, min_count=5,
                      alpha=0.025, min_alpha=1e-4, cbow_mean=1, workers=args.threads,
-                     sg=1 if args.mode == "skipgram" else 0, epochs=1, seed=1)
+                     sg=1 if args.mode == "skipgram" else 0, epochs=1, seed=args.seed)
     model.build_vocab(corpus_file=args.corpus)
     vocab_done = time.perf_counter()
     model.train(corpus_file=args.corpus, total_words=model.corpus_total_words,
@@ -49,6 +49,7 @@ def main():
     gensim.add_argument("--mode", choices=["cbow", "skipgram"], required=True)
     gensim.add_argument("--threads", type=int, default=2)
     gensim.add_argument("--output", required=True)
+    gensim.add_argument("--seed", type=int, default=1)
     gensim.set_defaults(run=train_gensim)
     score = commands.add_parser("evaluate")
     score.add_argument("--vectors", required=True)

@@ -15,9 +15,9 @@
 namespace lmforge {
 
 /// Vocabulary-building options shared by every tokenizer.
-struct VocabularyOptions {
+struct LMFORGE_API VocabularyOptions {
   std::int64_t min_count = 1;  ///< tokens seen fewer times become <unk>
-  std::int64_t max_size = 0;   ///< keep at most this many tokens (0 = no limit), most frequent first
+  std::int64_t max_size = 0;  ///< keep at most this many tokens (0 = no limit), most frequent first
   void visit(OptionVisitor& v);
 };
 

@@ -1,11 +1,10 @@
 #include "plugins/plugin_loader.h"
 
 #define BOOST_DLL_USE_STD_FS
-#include <boost/dll/shared_library.hpp>
-
 #include <dlfcn.h>
 
 #include <algorithm>
+#include <boost/dll/shared_library.hpp>
 #include <cstdlib>
 #include <filesystem>
 #include <sstream>
@@ -35,9 +34,10 @@ void check_handshake(const std::string& path, const PluginInfo& info) {
   }
   std::string torch = info.torch_version ? info.torch_version : "?";
   if (torch != LMFORGE_TORCH_VERSION_STRING) {
-    throw PluginError(path, std::string("plugin '") + info.plugin_name + "' was built against LibTorch " +
-                                torch + ", this lmforge uses LibTorch " +
-                                LMFORGE_TORCH_VERSION_STRING + "; rebuild the plugin");
+    throw PluginError(path, std::string("plugin '") + info.plugin_name +
+                                "' was built against LibTorch " + torch +
+                                ", this lmforge uses LibTorch " + LMFORGE_TORCH_VERSION_STRING +
+                                "; rebuild the plugin");
   }
   if (info.cxx11_abi != _GLIBCXX_USE_CXX11_ABI) {
     throw PluginError(path, std::string("plugin '") + info.plugin_name +
@@ -70,11 +70,23 @@ void PluginLoader::load_file(const std::string& path) {
     delete library;  // nothing was loaded, so nothing can be unloaded
     std::string why = load_error.message();
     if (const char* dl = ::dlerror()) why = dl;
-    throw PluginError(path, "cannot load as a shared library (missing symbols or not a "
-                            "plugin?): " + why);
+    // dlerror() starts with the file's name, which the error's place already gives.
+    for (const std::string& prefix : {key + ": ", path + ": "}) {
+      if (why.rfind(prefix, 0) == 0) {
+        why.erase(0, prefix.size());
+        break;
+      }
+    }
+    if (why.find("undefined symbol") != std::string::npos) {
+      throw PluginError(path, "cannot load: " + why +
+                                  " (built against another SDK, or using a symbol the SDK does "
+                                  "not export?)");
+    }
+    throw PluginError(path, "cannot load as a shared library (not a plugin?): " + why);
   }
   if (!library->has(kInfoSymbol) || !library->has(kRegisterSymbol)) {
-    throw PluginError(path, "not an lmforge plugin: it does not export " + std::string(kInfoSymbol) +
+    throw PluginError(path, "not an lmforge plugin: it does not export " +
+                                std::string(kInfoSymbol) +
                                 " (declare it with LMFORGE_PLUGIN(name) from <lmforge/plugin.h>)");
   }
   const PluginInfo* info = library->get<const PluginInfo*()>(kInfoSymbol)();
@@ -144,7 +156,8 @@ std::string bundled_plugin_directory() {
   fs::path exe = fs::read_symlink("/proc/self/exe", ec);
   if (ec) return "";
   fs::path bin = exe.parent_path();
-  // Build tree: <build>/bin/lmforge + <build>/plugins; install: <prefix>/bin + <prefix>/lib/lmforge/plugins.
+  // Build tree: <build>/bin/lmforge + <build>/plugins; install: <prefix>/bin +
+  // <prefix>/lib/lmforge/plugins.
   for (const fs::path& candidate :
        {bin.parent_path() / "plugins", bin.parent_path() / "lib" / "lmforge" / "plugins"}) {
     if (fs::is_directory(candidate, ec)) return candidate.string();

@@ -20,6 +20,10 @@ bool InitSpec::has(const std::string& part) const {
 void InitSpec::visit(OptionVisitor& v) {
   v.field("from", from, "earlier stage name or run/stage directory to take parts from").required();
   v.field("parts", parts, "parts to take: tokenizer, backbone, head");
+  v.choice("vocabulary", vocabulary, {"keep", "extend"},
+           "keep the source's vocabulary, or extend it with this stage's words (ULMFiT)");
+  v.field("min_count", min_count, "with vocabulary: extend, how often a new word must occur")
+      .positive();
 }
 
 void GenerateSpec::visit(OptionVisitor& v) {

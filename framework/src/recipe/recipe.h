@@ -13,9 +13,14 @@ namespace lmforge {
 struct InitSpec {
   std::string from;                ///< an earlier stage's name or a run/stage directory
   std::vector<std::string> parts;  ///< tokenizer, backbone, head
+  /// keep: the source's vocabulary as is. extend: ULMFiT's vocabulary transfer -- this stage's
+  /// words seen at least `min_count` times are added, their rows starting as the mean word.
+  std::string vocabulary = "keep";
+  std::int64_t min_count = 2;
   void visit(OptionVisitor& v);
   bool given() const { return !from.empty(); }
   bool has(const std::string& part) const;
+  bool extends_vocabulary() const { return vocabulary == "extend"; }
 };
 
 struct GenerateSpec {
@@ -83,9 +88,9 @@ struct RecipeSpec {
 };
 
 struct RecipeContext {
-  std::string data_dir;                 ///< --data-dir, else $LMFORGE_DATA, else ./data
-  std::string out_dir = "runs";         ///< runs/<recipe name>/...
-  std::vector<std::string> overrides;   ///< "stages.pretrain.train.epochs=3"
+  std::string data_dir;                ///< --data-dir, else $LMFORGE_DATA, else ./data
+  std::string out_dir = "runs";        ///< runs/<recipe name>/...
+  std::vector<std::string> overrides;  ///< "stages.pretrain.train.epochs=3"
 };
 
 /// Resolves --data-dir / $LMFORGE_DATA / ./data.

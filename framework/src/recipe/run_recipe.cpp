@@ -56,6 +56,36 @@ void check_init_parts(const StageSpec& stage) {
                         "init.parts: unknown part '" + part + "'; use tokenizer, backbone, head");
     }
   }
+  if (stage.init.extends_vocabulary() && !stage.init.has("tokenizer")) {
+    throw ConfigError(stage.place,
+                      "init.vocabulary: extend grows the source's vocabulary, so init.parts must "
+                      "include tokenizer");
+  }
+}
+
+/// ULMFiT's vocabulary transfer: the source's vocabulary plus this stage's words that occur at
+/// least `init.min_count` times, appended so every source id keeps its meaning (and its rows).
+/// The words are counted by a tokenizer like the source's over the stage's own task data.
+void extend_vocabulary(const StageSpec& stage, const ComponentSpec& tokenizer_spec,
+                       const ComponentSpec& task_spec, const TaskContext& task_context,
+                       Tokenizer& tokenizer) {
+  auto counter = build_tokenizer(tokenizer_spec, "");
+  auto reader = component_reader(task_spec, "task '" + task_spec.type + "'");
+  Registry::instance()
+      .make_task(task_spec.type, reader, task_context, task_context.place)
+      ->prepare(*counter, /*fit_vocabulary=*/true);
+  Vocabulary merged = tokenizer.vocabulary();
+  const Vocabulary& seen = counter->vocabulary();
+  const std::int64_t before = merged.size();
+  for (std::int64_t id = Vocabulary::kEos + 1; id < seen.size(); ++id) {
+    const std::int64_t count = seen.counts()[static_cast<std::size_t>(id)];
+    if (count < stage.init.min_count || merged.contains(seen.token(id))) continue;
+    merged.set_count(merged.add(seen.token(id)), count);
+  }
+  std::cout << stage.name << ": vocabulary extended from " << before << " to " << merged.size()
+            << " tokens with this stage's words seen at least " << stage.init.min_count
+            << " times\n";
+  tokenizer.set_vocabulary(std::move(merged));
 }
 
 /// The stage's components, with those it omits taken from its init source.
@@ -238,6 +268,10 @@ void run_recipe(const RecipeSpec& recipe, const RunOptions& options) {
     TaskContext task_context{component_place(c.task), stage_dir.string(), stage.train.batch_size,
                              device, static_cast<std::uint64_t>(recipe.seed)};
     auto task = registry.make_task(c.task.type, task_reader, task_context, task_context.place);
+    const std::int64_t source_vocabulary_size = tokenizer->vocabulary().size();
+    if (stage.init.extends_vocabulary()) {
+      extend_vocabulary(stage, c.tokenizer, c.task, task_context, *tokenizer);
+    }
     task->prepare(*tokenizer, !vocabulary_given);
     tokenizer->vocabulary().save((stage_dir / "vocab.txt").string());
     task->save_artifacts(stage_dir.string());
@@ -264,7 +298,11 @@ void run_recipe(const RecipeSpec& recipe, const RunOptions& options) {
                                         ? static_cast<torch::nn::Module&>(model.backbone())
                                         : static_cast<torch::nn::Module&>(model.head());
         try {
-          load_part(module, *source_checkpoint, part);
+          VocabularyGrowth growth;
+          if (stage.init.extends_vocabulary()) {
+            growth = {source_vocabulary_size, tokenizer->vocabulary().size()};
+          }
+          load_part(module, *source_checkpoint, part, /*allow_partial=*/false, growth);
         } catch (const ConfigError& e) {
           throw ConfigError(stage.place, init_refusal(stage, part, source_dir,
                                                       tokenizer->vocabulary().size(), e));

@@ -9,6 +9,7 @@
 
 #include "io/atomic_file.h"
 #include "lmforge/error.h"
+#include "lmforge/vocabulary.h"
 
 namespace lmforge {
 namespace fs = std::filesystem;
@@ -32,6 +33,28 @@ std::string shape_text(const torch::Tensor& t) {
   std::ostringstream s;
   s << t.sizes();
   return s.str();
+}
+
+bool grows_with_vocabulary(const torch::Tensor& stored, const torch::Tensor& target,
+                           VocabularyGrowth growth) {
+  if (growth.to <= growth.from || stored.dim() == 0 || stored.dim() != target.dim()) return false;
+  if (stored.size(0) != growth.from || target.size(0) != growth.to) return false;
+  for (std::int64_t d = 1; d < stored.dim(); ++d) {
+    if (stored.size(d) != target.size(d)) return false;
+  }
+  return true;
+}
+
+/// `rows` with new rows appended up to `size`, each the mean of the existing words' rows (the
+/// specials' left out): a new word starts as the average word rather than as noise, as in
+/// ULMFiT (Howard & Ruder 2018).
+torch::Tensor grow_rows(const torch::Tensor& rows, std::int64_t size) {
+  constexpr std::int64_t kFirstWord = Vocabulary::kEos + 1;
+  torch::Tensor words = rows.size(0) > kFirstWord ? rows.slice(0, kFirstWord) : rows;
+  torch::Tensor mean = words.to(torch::kFloat).mean(0, /*keepdim=*/true).to(rows.scalar_type());
+  std::vector<std::int64_t> shape = rows.sizes().vec();
+  shape[0] = size - rows.size(0);
+  return torch::cat({rows, mean.expand(shape)}, 0);
 }
 
 }  // namespace
@@ -120,7 +143,8 @@ CheckpointMeta CheckpointStore::read_meta(const std::string& checkpoint_dir) {
 }
 
 std::string load_part(torch::nn::Module& module, const std::string& checkpoint_dir,
-                      const std::string& part, bool allow_partial) {
+                      const std::string& part, bool allow_partial,
+                      VocabularyGrowth grown_vocabulary) {
   std::string path = (fs::path(checkpoint_dir) / (part + ".pt")).string();
   torch::serialize::InputArchive archive;
   try {
@@ -142,6 +166,9 @@ std::string load_part(torch::nn::Module& module, const std::string& checkpoint_d
     }
     torch::Tensor value;
     archive.read(key, value);
+    if (grows_with_vocabulary(value, target, grown_vocabulary)) {
+      value = grow_rows(value, grown_vocabulary.to);
+    }
     if (value.sizes() != target.sizes()) {
       mismatched.push_back("'" + key + "' is " + shape_text(value) + " in the checkpoint, " +
                            shape_text(target) + " in the model");

@@ -46,8 +46,18 @@ class CheckpointStore {
 /// Missing and unexpected keys are refused unless `allow_partial`, and are returned as a report
 /// line; shape mismatches are always refused (ConfigError naming the part and, for every such key,
 /// both shapes). A refused load changes nothing in `module`.
+///
+/// `grown_vocabulary` (ULMFiT's vocabulary transfer) names the source's vocabulary size and this
+/// model's larger one: a tensor whose first dimension is the source's size where the model's is
+/// the larger one (embedding rows, a tied or untied output layer, its bias) keeps the source's rows
+/// for the old ids, and every new id's row starts as the mean of the source's rows.
+struct VocabularyGrowth {
+  std::int64_t from = 0;
+  std::int64_t to = 0;
+};
 std::string load_part(torch::nn::Module& module, const std::string& checkpoint_dir,
-                      const std::string& part, bool allow_partial = false);
+                      const std::string& part, bool allow_partial = false,
+                      VocabularyGrowth grown_vocabulary = {});
 
 /// Loads the trainer archive of a checkpoint.
 void load_trainer_archive(const std::string& checkpoint_dir,
