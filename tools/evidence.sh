@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Does pre-training pay? TREC-6 and SST-2 test accuracy of the same LSTM and transformer bodies,
 # pre-trained by next-word prediction on WikiText-2 vs trained from scratch, with 100% and 10%
-# of the training labels. Writes OUT/evidence.md: the table, and under it every lmforge command
+# of the training labels; for the LSTM also the same pre-trained body with every layer trained at
+# one rate from the first step (no gradual unfreezing, no discriminative rates), which separates
+# what pre-training gives from what ULMFiT's schedule does with it. Writes OUT/evidence.md: the
+# table, and under it every lmforge command
 # that produced it, in order (each row can be re-run alone with its commands).
 #
 #   tools/evidence.sh [DATA_DIR] [OUT_DIR]        # about an hour on 2 cores
@@ -47,8 +50,10 @@ gpt_body=${GPT_BODY:-$out/gpt_finetune_trec/pretrain}
 echo "# bodies: LSTM $lstm_body, transformer $gpt_body" >>"$commands"
 
 rows=()
-row() {  # DATASET BODY PERCENT PRETRAINED_RUN PRETRAINED_STAGE SCRATCH_STAGE
-  rows+=("| ${1^^} | $2 | $3% | $(test_accuracy "$4" "$5") | $(test_accuracy "${1}_scratch" "$6") |")
+row() {  # DATASET BODY PERCENT PRETRAINED_RUN PRETRAINED_STAGE SCRATCH_STAGE [ALL_LAYERS_STAGE]
+  local all="–"
+  [[ -n ${7:-} ]] && all=$(test_accuracy "$4" "$7")
+  rows+=("| ${1^^} | $2 | $3% | $(test_accuracy "$4" "$5") | $all | $(test_accuracy "${1}_scratch" "$6") |")
 }
 for body in lstm transformer; do
   if [[ $body == lstm ]]; then
@@ -71,10 +76,16 @@ for body in lstm transformer; do
         run "recipes/ulmfit_$dataset.yaml" --stages "classify$s" \
           "stages.classify.task.fraction=$fraction" "stages.classify.train.epochs=$epochs" \
           "stages.classify.name=classify$s"
+        # The same fine-tuned body with every layer trained from the first step at one rate:
+        # separates what pre-training gives from what ULMFiT's schedule does with it.
+        run "recipes/ulmfit_$dataset.yaml" --stages "classify_all$s" \
+          "stages.classify.task.fraction=$fraction" "stages.classify.train.epochs=$epochs" \
+          stages.classify.train.unfreeze=none stages.classify.train.discriminative_lr=1 \
+          "stages.classify.name=classify_all$s"
         run "recipes/${dataset}_scratch.yaml" --stages "lstm$s" \
           "stages.lstm.task.fraction=$fraction" "stages.lstm.train.epochs=$epochs" \
           "stages.lstm.name=lstm$s"
-        row "$dataset" LSTM "$percent" "ulmfit_$dataset" "classify$s" "lstm$s"
+        row "$dataset" LSTM "$percent" "ulmfit_$dataset" "classify$s" "lstm$s" "classify_all$s"
       else
         run "recipes/gpt_finetune_$dataset.yaml" --stages "classify$s" \
           "stages.classify.init.from=$gpt_body" \
@@ -90,8 +101,8 @@ for body in lstm transformer; do
 done
 
 {
-  echo "| data set | body | labels | pre-trained | from scratch |"
-  echo "|---|---|---:|---:|---:|"
+  echo "| data set | body | labels | pre-trained | pre-trained, every layer at one rate | from scratch |"
+  echo "|---|---|---:|---:|---:|---:|"
   printf '%s\n' "${rows[@]}"
   echo
   echo "Test accuracy (%), one seed. Commands, in order:"
