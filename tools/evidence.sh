@@ -7,7 +7,7 @@
 # table, and under it every lmforge command
 # that produced it, in order (each row can be re-run alone with its commands).
 #
-#   tools/evidence.sh [DATA_DIR] [OUT_DIR]        # about an hour on 2 cores
+#   tools/evidence.sh [DATA_DIR] [OUT_DIR]        # about 75 minutes on 2 cores, plus the pre-trainings
 #
 # Resumable: finished stages are skipped when it is run again with the same OUT_DIR.
 # Each body is pre-trained once (stage `pretrain` of ulmfit_trec.yaml and gpt_finetune_trec.yaml)
