@@ -11,7 +11,7 @@
 
 #include "lmforge/error.h"
 #include "lmforge/registry.h"
-#include "plugins/plugin_loader.h"
+#include "support/build_plugins.h"
 #include "support/temp_dir.h"
 
 namespace fs = std::filesystem;
@@ -100,14 +100,7 @@ std::string place_at(const std::string& path, int line, int col) {
   return path + ":" + std::to_string(line) + ":" + std::to_string(col);
 }
 
-/// The real lstm/lm/classifier plugins of this build, for validate_recipe.
-void load_build_plugins() {
-  fs::path dir = fs::path(LMFORGE_TEST_PLUGIN_DIR).parent_path() / "plugins";
-  lmforge::PluginLoader::instance().load_directory(dir.string());
-  REQUIRE(lmforge::Registry::instance().contains("backbone", "lstm"));
-  REQUIRE(lmforge::Registry::instance().contains("head", "lm"));
-  REQUIRE(lmforge::Registry::instance().contains("head", "classifier"));
-}
+using lmforge::test::load_build_plugins;
 
 /// Writes the data kTwoStages names under `dir`.
 void write_data(const TempDir& dir) {

@@ -9,9 +9,9 @@
 
 #include "lmforge/error.h"
 #include "lmforge/registry.h"
-#include "plugins/plugin_loader.h"
 #include "recipe/recipe.h"
 #include "recipe/run_recipe.h"
+#include "support/build_plugins.h"
 #include "support/temp_dir.h"
 #include "tasks/language_modeling.h"
 #include "train/checkpoint.h"
@@ -95,9 +95,7 @@ lmforge::RecipeSpec recipe_in(const fs::path& dir) {
 TEST_CASE("Ctrl-C on an epoch's last step validates the epoch, and --resume ends like a full run",
           "[trainer][interrupt]") {
   auto& registry = lmforge::Registry::instance();
-  // The lstm and lm plugins of this build, loaded as the CLI loads them.
-  lmforge::PluginLoader::instance().load_directory(
-      (fs::path(LMFORGE_TEST_PLUGIN_DIR).parent_path() / "plugins").string());
+  lmforge::test::load_build_plugins();
   if (!registry.contains("task", "interrupting_lm")) {
     registry.task<InterruptAtEpochEnd>("interrupting_lm", "test: SIGINT at the end of epoch 1");
   }

@@ -25,9 +25,9 @@
 #include "lmforge/registry.h"
 #include "lmforge/task.h"
 #include "lmforge/vocabulary.h"
-#include "plugins/plugin_loader.h"
 #include "recipe/recipe.h"
 #include "recipe/run_recipe.h"
+#include "support/build_plugins.h"
 #include "support/temp_dir.h"
 #include "train/checkpoint.h"
 #include "train/trainer.h"
@@ -43,14 +43,7 @@ namespace {
 
 using lmforge::test::TempDir;
 
-/// The real lstm/lm/classifier plugins of this build, as the CLI would load them.
-void load_build_plugins() {
-  fs::path dir = fs::path(LMFORGE_TEST_PLUGIN_DIR).parent_path() / "plugins";
-  lmforge::PluginLoader::instance().load_directory(dir.string());
-  REQUIRE(lmforge::Registry::instance().contains("backbone", "lstm"));
-  REQUIRE(lmforge::Registry::instance().contains("head", "lm"));
-  REQUIRE(lmforge::Registry::instance().contains("head", "classifier"));
-}
+using lmforge::test::load_build_plugins;
 
 // ---------------------------------------------------------------------------------------------
 // Synthetic data on which pre-training helps for a reason that can be stated.

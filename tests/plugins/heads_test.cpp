@@ -12,6 +12,7 @@
 #include "lmforge/error.h"
 #include "lmforge/model.h"
 #include "models/lstm/lstm.h"
+#include "support/small_lstm.h"
 
 using lmforge::BackboneInput;
 using lmforge::ClassifierHead;
@@ -27,25 +28,10 @@ namespace {
 constexpr std::int64_t kVocab = 17;
 constexpr std::int64_t kPad = 0;
 
-std::shared_ptr<LstmBackbone> small_lstm(bool tie_output = true) {
-  lmforge::LstmOptions options;
-  options.embedding_dim = 6;
-  options.hidden_size = 10;
-  options.layers = 2;
-  options.dropout = 0.0;
-  options.tie_output = tie_output;
-  lmforge::BackboneContext context;
-  context.vocab_size = kVocab;
-  context.padding_id = kPad;
-  return std::make_shared<LstmBackbone>(options, context);
-}
+using lmforge::test::head_context;
 
-HeadContext head_context(lmforge::Backbone& backbone, std::int64_t outputs) {
-  HeadContext context;
-  context.input_size = backbone.output_size();
-  context.num_outputs = outputs;
-  context.backbone = &backbone;
-  return context;
+std::shared_ptr<LstmBackbone> small_lstm(bool tie_output = true) {
+  return lmforge::test::small_lstm(kVocab, kPad, /*embedding=*/6, /*hidden=*/10, tie_output);
 }
 
 ClassifierHeadOptions classifier_options(const std::string& pooling, std::int64_t hidden = 0) {

@@ -11,6 +11,7 @@
 #include "lmforge/error.h"
 #include "lmforge/model.h"
 #include "models/lstm/lstm.h"
+#include "support/small_lstm.h"
 
 using lmforge::BackboneInput;
 using lmforge::HeadContext;
@@ -24,25 +25,10 @@ constexpr std::int64_t kVocab = 13;
 constexpr std::int64_t kPad = 0;
 constexpr int kIgnore = -100;  // an int, so it mixes with other literals in torch::tensor
 
-std::shared_ptr<LstmBackbone> small_lstm(std::int64_t embedding = 6, std::int64_t hidden = 10) {
-  lmforge::LstmOptions options;
-  options.embedding_dim = embedding;
-  options.hidden_size = hidden;
-  options.layers = 2;
-  options.dropout = 0.0;
-  options.tie_output = false;
-  lmforge::BackboneContext context;
-  context.vocab_size = kVocab;
-  context.padding_id = kPad;
-  return std::make_shared<LstmBackbone>(options, context);
-}
+using lmforge::test::head_context;
 
-HeadContext head_context(lmforge::Backbone& backbone, std::int64_t labels) {
-  HeadContext context;
-  context.input_size = backbone.output_size();
-  context.num_outputs = labels;
-  context.backbone = &backbone;
-  return context;
+std::shared_ptr<LstmBackbone> small_lstm(std::int64_t embedding = 6, std::int64_t hidden = 10) {
+  return lmforge::test::small_lstm(kVocab, kPad, embedding, hidden, /*tie_output=*/false);
 }
 
 TaggerHeadOptions tagger_options(std::int64_t hidden, double dropout = 0.0,
