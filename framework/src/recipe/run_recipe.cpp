@@ -65,7 +65,9 @@ void check_init_parts(const StageSpec& stage) {
 
 /// ULMFiT's vocabulary transfer: the source's vocabulary plus this stage's words that occur at
 /// least `init.min_count` times, appended so every source id keeps its meaning (and its rows).
-/// The words are counted by a tokenizer like the source's over the stage's own task data.
+/// The words are counted by a tokenizer like the source's over the stage's own task data. Only a
+/// task knows how to read its data's format, so the count is a throwaway task's `prepare`: the
+/// stage's data is read one extra time, once per stage, before training.
 void extend_vocabulary(const StageSpec& stage, const ComponentSpec& tokenizer_spec,
                        const ComponentSpec& task_spec, const TaskContext& task_context,
                        Tokenizer& tokenizer) {
