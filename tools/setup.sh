@@ -1,18 +1,33 @@
 #!/usr/bin/env bash
-# Installs everything lmforge needs to build, test and benchmark, from Debian's packages only.
-# Safe to run again: apt-get skips what is already installed.
+# Installs everything lmforge needs to build, test and benchmark. Safe to run again: what is
+# already there is skipped.
+#
+#   tools/setup.sh                    LibTorch 2.x from the pinned `torch` wheel, in ./.venv (the default)
+#   tools/setup.sh --debian-libtorch  also Debian's libtorch-dev 1.13 (the second supported line)
+#   tools/setup.sh --bench            also the Python peers of the benchmarks
+# Flags combine. Libraries other than LibTorch come from Debian's packages.
 set -euo pipefail
+cd "$(dirname "$0")/.."
+source tools/torch_pin.sh
+
+debian_libtorch=0 bench=0
+for arg in "$@"; do
+  case "$arg" in
+    --debian-libtorch) debian_libtorch=1 ;;
+    --bench) bench=1 ;;
+    *) echo "tools/setup.sh: unknown option '$arg' (known: --debian-libtorch, --bench)" >&2; exit 2 ;;
+  esac
+done
 
 packages=(
-  build-essential cmake ninja-build ccache pkg-config git
-  libtorch-dev libopenblas0-pthread
+  build-essential cmake ninja-build ccache pkg-config git python3 python3-venv python3-pip
   libyaml-cpp-dev libboost-dev libboost-program-options-dev libboost-filesystem-dev
   catch2
 )
+# Debian's LibTorch 1.13 needs a threaded OpenBLAS beside it (the reference BLAS is 20x slower).
+if ((debian_libtorch)); then packages+=(libtorch-dev libopenblas0-pthread); fi
 # Benchmarks compare against Python PyTorch on the same LibTorch and against gensim/fastText.
-if [[ "${1:-}" == "--bench" ]]; then
-  packages+=(python3-torch python3-gensim fasttext python3-numpy)
-fi
+if ((bench)); then packages+=(python3-torch python3-gensim fasttext python3-numpy); fi
 
 sudo_cmd=()
 if [[ $(id -u) -ne 0 ]]; then sudo_cmd=(sudo); fi
@@ -25,4 +40,16 @@ if ((${#missing[@]})); then
   echo "lmforge setup: installing ${missing[*]}"
   "${sudo_cmd[@]}" apt-get update -qq
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# LibTorch 2.x: the torch wheel carries its headers, libraries and CMake package. It goes into a
+# project-local virtual environment (git-ignored), never into the system's Python.
+if ! lmforge_torch_ready; then
+  echo "lmforge setup: installing torch==$LMFORGE_TORCH_PIN into $LMFORGE_VENV"
+  [[ -x "$LMFORGE_VENV/bin/python" ]] || python3 -m venv "$LMFORGE_VENV"
+  "$LMFORGE_VENV/bin/python" -m pip install -q --disable-pip-version-check "torch==$LMFORGE_TORCH_PIN"
+  lmforge_torch_ready || { echo "lmforge setup: torch $LMFORGE_TORCH_PIN did not install into $LMFORGE_VENV" >&2; exit 1; }
+fi
+if ((bench)); then
+  "$LMFORGE_VENV/bin/python" -m pip install -q --disable-pip-version-check numpy
 fi
