@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# One command from a fresh Debian machine to a trained model: installs what lmforge needs, builds
-# it, runs the quickstart recipe (pre-train → fine-tune → evaluate → generate) and samples text.
+# One command from a fresh Debian machine to a trained model: installs what lmforge needs (LibTorch
+# 2.x from the pinned torch wheel into ./.venv), builds it, runs the quickstart recipe (pre-train →
+# fine-tune → evaluate → generate) and samples text.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/setup.sh

@@ -22,7 +22,7 @@ done
 packages=(
   build-essential cmake ninja-build ccache pkg-config git python3 python3-venv python3-pip
   libyaml-cpp-dev libboost-dev libboost-program-options-dev libboost-filesystem-dev
-  catch2
+  catch2 libgloo-dev
 )
 # Debian's LibTorch 1.13 needs a threaded OpenBLAS beside it (the reference BLAS is 20x slower).
 if ((debian_libtorch)); then packages+=(libtorch-dev libopenblas0-pthread); fi

@@ -4,6 +4,7 @@
 
 #include "cli.h"
 #include "cli_options.h"
+#include "distributed_run.h"
 #include "lmforge/error.h"
 #include "plugins/plugin_loader.h"
 #include "recipe/recipe.h"
@@ -56,12 +57,20 @@ int run_command(const Args& args) {
       "stages", po::value<std::string>(),
       "run only these stages, comma-separated; the others' directories in the run are used "
       "as they are");
+  add_distributed_options(options);
   Parsed parsed = parse_command("run", args, options);
   if (parsed.values.count("help")) {
     print_usage("lmforge run RECIPE [options] [key=value ...]", options);
     return 0;
   }
   RecipeSpec recipe = load("run", parsed);
+  // The launcher checks the recipe once (one error, not one per rank), then starts the workers.
+  if (auto code = launch_workers_if_requested(parsed, args)) return *code;
+  {
+    YAML::Emitter resolved;
+    resolved << recipe.resolved;
+    join_world_if_worker(parsed, fingerprint(resolved.c_str()));
+  }
   RunOptions run_options;
   run_options.resume = parsed.values["resume"].as<bool>();
   if (parsed.values.count("stages")) {

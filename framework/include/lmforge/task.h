@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "lmforge/data_shard.h"
 #include "lmforge/export.h"
 #include "lmforge/model.h"
 #include "lmforge/tokenizer.h"
@@ -23,6 +24,10 @@ struct TaskContext {
   std::int64_t batch_size = 32;
   torch::Device device = torch::kCPU;
   std::uint64_t seed = 1;
+  /// Data-parallel position: this process trains on its share of every batch (`batch_size` stays
+  /// the global batch; see lmforge/data_shard.h). 0 of 1 when the run is one process.
+  int rank = 0;
+  int world_size = 1;
 };
 
 /// One training step's outcome as the trainer sees it.

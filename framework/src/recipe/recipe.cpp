@@ -59,6 +59,9 @@ void TrainSpec::visit(OptionVisitor& v) {
       .positive();
   v.field("patience", patience, "stop after N evaluations without improvement (0 = off)")
       .non_negative();
+  v.choice("precision", precision, {"fp32", "bf16", "fp16"},
+           "arithmetic of the forward pass (autocast; weights, optimizer and checkpoints stay "
+           "fp32; fp16 adds a loss scale and skips steps whose gradients overflow)");
 }
 
 void StageSpec::visit(OptionVisitor& v) {

@@ -48,6 +48,7 @@ struct TrainSpec {
   std::string unfreeze = "none";
   double discriminative_lr = 1.0;
   std::int64_t patience = 0;
+  std::string precision = "fp32";
   void visit(OptionVisitor& v);
 };
 

@@ -7,10 +7,12 @@
 #include <iomanip>
 #include <iostream>
 #include <sstream>
+#include <thread>
 
 #include "config/suggest.h"
 #include "config/yaml_options.h"
 #include "data/text_file.h"
+#include "distributed/communicator.h"
 #include "data/toy_grammar.h"
 #include "generate/sampler.h"
 #include "io/atomic_file.h"
@@ -218,7 +220,13 @@ void run_recipe(const RecipeSpec& recipe, const RunOptions& options) {
   PluginLoader::instance().load_paths(recipe.plugins, recipe.file + " plugins");
   validate_recipe(recipe);
   check_selected_stages(recipe, options);
-  configure_runtime(recipe.threads);
+  // Ranks on one machine share its cores: each gets cores / local processes unless the recipe
+  // says how many threads.
+  const Communicator* world = current_communicator();
+  configure_runtime(recipe.threads > 0 || !world
+                        ? recipe.threads
+                        : std::max<std::int64_t>(1, std::thread::hardware_concurrency() /
+                                                        world->world().local_world_size));
   torch::Device device = torch::kCPU;
   if (recipe.device == "cuda") {
     if (!torch::cuda::is_available()) {
@@ -269,6 +277,18 @@ void run_recipe(const RecipeSpec& recipe, const RunOptions& options) {
     auto task_reader = component_reader(c.task, "task '" + c.task.type + "'");
     TaskContext task_context{component_place(c.task), stage_dir.string(), stage.train.batch_size,
                              device, static_cast<std::uint64_t>(recipe.seed)};
+    if (world) {
+      task_context.rank = world->rank();
+      task_context.world_size = world->world_size();
+      if (stage.train.batch_size % world->world_size() != 0) {
+        throw ConfigError(stage.place + " train.batch_size",
+                          "batch_size " + std::to_string(stage.train.batch_size) +
+                              " (the global batch) does not divide between " +
+                              std::to_string(world->world_size()) +
+                              " processes; choose a multiple of " +
+                              std::to_string(world->world_size()));
+      }
+    }
     auto task = registry.make_task(c.task.type, task_reader, task_context, task_context.place);
     const std::int64_t source_vocabulary_size = tokenizer->vocabulary().size();
     if (stage.init.extends_vocabulary()) {

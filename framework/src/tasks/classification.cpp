@@ -435,7 +435,13 @@ ClassificationTask::Batch ClassificationTask::make_batch(const std::vector<Examp
 ClassificationTask::Batch ClassificationTask::train_batch(std::int64_t step) {
   if (epoch_ < 0) start_epoch(0);
   task_support::check_step(context_.place, step, epoch_batches_.size());
-  return make_batch(examples("train"), epoch_batches_[step]);
+  // Data-parallel: this rank's share of the global batch, its mean loss weighted by the share.
+  const auto& batch = epoch_batches_[step];
+  auto mine = shard_indices(batch, context_.rank, context_.world_size);
+  batch_share_weight_ = shard_loss_weight(static_cast<std::int64_t>(mine.size()),
+                                          static_cast<std::int64_t>(batch.size()),
+                                          context_.world_size);
+  return make_batch(examples("train"), mine);
 }
 
 torch::Tensor ClassificationTask::checked_logits(Model& model, const Batch& batch,
@@ -460,7 +466,7 @@ StepResult ClassificationTask::train_step(Model& model, std::int64_t step) {
   Batch batch = train_batch(step);
   torch::Tensor logits = checked_logits(model, batch, context_.device);
   torch::Tensor loss = model.head().loss(logits, batch.labels.to(context_.device));
-  return StepResult{loss, batch.real_tokens, false};
+  return StepResult{loss * batch_share_weight_, batch.real_tokens, false};
 }
 
 Metrics ClassificationTask::evaluate(Model& model, const std::string& split) {

@@ -112,6 +112,9 @@ void LanguageModelingTask::prepare(Tokenizer& tokenizer, bool fit_vocabulary) {
   unigram_nats_ = -(nz * nz.log()).sum().item<double>();
 
   train_ = batchify(stream, context_.batch_size);
+  // Data-parallel: this rank reads its share of the batch's streams (the global batch's rows).
+  ShardRange rows = shard_range(context_.batch_size, context_.rank, context_.world_size);
+  train_ = train_.narrow(0, rows.begin, rows.size()).contiguous();
   if (options_.windows == "random") {
     if (stream.size(0) <= options_.bptt) {
       throw DataError(context_.place, "training text '" + options_.train + "' has " +
@@ -150,6 +153,9 @@ StepResult LanguageModelingTask::train_step(Model& model, std::int64_t step) {
     const std::int64_t span = options_.bptt + 1;
     auto offsets =
         torch::randint(train_stream_.size(0) - span + 1, {context_.batch_size}, torch::kLong);
+    // Every rank draws the whole batch's offsets (same generator state) and keeps its share.
+    ShardRange rows = shard_range(context_.batch_size, context_.rank, context_.world_size);
+    offsets = offsets.narrow(0, rows.begin, rows.size());
     auto windows = train_stream_.index({offsets.unsqueeze(1) + torch::arange(span)});
     auto input = windows.narrow(1, 0, options_.bptt).to(context_.device);
     auto target = windows.narrow(1, 1, options_.bptt).to(context_.device);

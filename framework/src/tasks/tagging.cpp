@@ -380,7 +380,16 @@ TaggingTask::Batch TaggingTask::make_batch(const std::vector<Example>& examples,
 TaggingTask::Batch TaggingTask::train_batch(std::int64_t step) {
   if (epoch_ < 0) start_epoch(0);
   task_support::check_step(context_.place, step, epoch_batches_.size());
-  return make_batch(examples("train"), epoch_batches_[step]);
+  // Data-parallel: this rank's share of the global batch; the loss is a mean over tokens, so the
+  // share is weighted by its tokens.
+  const auto& batch = epoch_batches_[step];
+  auto mine = shard_indices(batch, context_.rank, context_.world_size);
+  const auto& train = examples("train");
+  std::int64_t all_tokens = 0, my_tokens = 0;
+  for (auto i : batch) all_tokens += static_cast<std::int64_t>(train[i].ids.size());
+  for (auto i : mine) my_tokens += static_cast<std::int64_t>(train[i].ids.size());
+  batch_share_weight_ = shard_loss_weight(my_tokens, all_tokens, context_.world_size);
+  return make_batch(train, mine);
 }
 
 torch::Tensor TaggingTask::checked_logits(Model& model, const Batch& batch,
@@ -407,7 +416,7 @@ StepResult TaggingTask::train_step(Model& model, std::int64_t step) {
   Batch batch = train_batch(step);
   torch::Tensor logits = checked_logits(model, batch, context_.device);
   torch::Tensor loss = model.head().loss(logits, batch.targets.to(context_.device));
-  return StepResult{loss, batch.real_tokens, false};
+  return StepResult{loss * batch_share_weight_, batch.real_tokens, false};
 }
 
 Metrics TaggingTask::evaluate(Model& model, const std::string& split) {

@@ -121,6 +121,7 @@ class TaggingTask : public Task {
 
   Options options_;
   TaskContext context_;
+  double batch_share_weight_ = 1.0;  ///< this rank's share of the current training batch
   std::vector<std::string> labels_;
   std::map<std::string, std::int64_t> label_ids_;
   std::map<std::string, std::vector<Example>> splits_;

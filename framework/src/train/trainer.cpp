@@ -11,12 +11,14 @@
 #include <sstream>
 
 #include "config/yaml_options.h"
+#include "distributed/data_parallel.h"
 #include "lmforge/error.h"
 #include "lmforge/optim.h"
 #include "lmforge/registry.h"
 #include "train/checkpoint.h"
 #include "train/interrupt.h"
 #include "train/metrics_log.h"
+#include "train/precision.h"
 #include "train/progress.h"
 #include "train/runtime.h"
 
@@ -137,16 +139,20 @@ Metrics Trainer::fit() {
   std::int64_t window_steps = 0;
   Metrics final_metrics;
 
+  // Data-parallel ranks: rank 0 writes the run's files, every rank computes its share.
+  DataParallel parallel;
+  MixedPrecision precision(parse_precision(spec.precision, setup_.place), setup_.device);
   auto latest = setup_.resume ? store.latest() : std::nullopt;
   if (latest) {
     position = CheckpointStore::read_meta(*latest);
     load_part(model_.backbone(), *latest, "backbone");
     load_part(model_.head(), *latest, "head");
-  } else {
+  } else if (parallel.writes_files()) {
     fs::remove_all(fs::path(setup_.stage_dir) / "checkpoints");
     fs::remove(fs::path(setup_.stage_dir) / "metrics.jsonl");
   }
   apply_freezing(position.epoch);
+  parallel.synchronise(model_);
   auto write_trainer = [&](torch::serialize::OutputArchive& archive) {
     optimizer->save(archive);
     auto generator = at::detail::getDefaultCPUGenerator();
@@ -159,9 +165,11 @@ Metrics Trainer::fit() {
     archive.write("train_tokens", torch::tensor(train_tokens));
     archive.write("window_loss", torch::tensor(window_loss, torch::kDouble));
     archive.write("window_steps", torch::tensor(window_steps));
+    archive.write("loss_scale", torch::tensor(precision.state(), torch::kDouble));
     task_.save_state(archive);
   };
   torch::Tensor rng_state;
+  torch::Tensor rng_scratch;
   if (latest) {
     load_trainer_archive(*latest, [&](torch::serialize::InputArchive& archive) {
       optimizer->load(archive);
@@ -180,9 +188,18 @@ Metrics Trainer::fit() {
       train_tokens = value("train_tokens").item<std::int64_t>();
       window_loss = value("window_loss").item<double>();
       window_steps = value("window_steps").item<std::int64_t>();
+      // Checkpoints from before mixed precision (or from another precision) have no scaler
+      // state or a neutral one: a resume in another precision starts its scale afresh.
+      if (archive.try_read("loss_scale", rng_scratch)) {
+        auto state = rng_scratch.contiguous();
+        precision.load_state(std::vector<double>(state.data_ptr<double>(),
+                                                 state.data_ptr<double>() + state.numel()));
+      }
     });
   }
-  MetricsLog log((fs::path(setup_.stage_dir) / "metrics.jsonl").string(), latest ? log_offset : -1);
+  MetricsLog log(parallel.writes_files() ? (fs::path(setup_.stage_dir) / "metrics.jsonl").string()
+                                         : "/dev/null",
+                 latest && parallel.writes_files() ? log_offset : -1);
   Progress progress(setup_.stage_name, total_steps, spec.log_every);
   if (latest) {
     std::ostringstream s;
@@ -196,7 +213,8 @@ Metrics Trainer::fit() {
     log_offset = log.size();
     CheckpointMeta meta{epoch,    step_in_epoch,        global_step,
                         finished, setup_.backbone_type, setup_.head_type};
-    store.save(model_, meta, write_trainer);
+    if (parallel.writes_files()) store.save(model_, meta, write_trainer);
+    parallel.barrier();
   };
   auto evaluate = [&](const std::string& split, std::int64_t epoch) -> Metrics {
     Metrics metrics = task_.evaluate(model_, split);
@@ -236,8 +254,10 @@ Metrics Trainer::fit() {
   std::int64_t valid_step = -1;  // global step of the last validation
   bool stop = position.finished || global_step >= total_steps;
   model_.train();
+  bool stop_requested = false;  // Ctrl-C or SIGTERM, agreed between ranks at each step
   for (std::int64_t epoch = position.epoch; !stop && epoch < spec.epochs; ++epoch) {
     apply_freezing(epoch);
+    parallel.plan_buckets(model_);
     task_.start_epoch(epoch);
     std::int64_t first_step = epoch == position.epoch ? position.step_in_epoch : 0;
     if (latest && epoch == position.epoch) {
@@ -263,15 +283,28 @@ Metrics Trainer::fit() {
         param_groups[g].options().set_lr(base_lr[g] * factor);
       }
       optimizer->zero_grad();
-      StepResult result = task_.train_step(model_, step);
-      if (!result.updated) {
-        result.loss.backward();
-        if (spec.clip_grad_norm > 0) {
-          torch::nn::utils::clip_grad_norm_(model_.parameters(), spec.clip_grad_norm);
-        }
-        optimizer->step();
+      StepResult result;
+      {
+        auto autocast = precision.forward();
+        result = task_.train_step(model_, step);
       }
-      double loss = result.loss.item<double>();
+      if (!result.updated) {
+        // A rank whose share of a short last batch is empty contributes zero gradients.
+        if (result.loss.requires_grad()) precision.scale_loss(result.loss).backward();
+        parallel.average_gradients();
+        // fp16: a step whose gradients overflowed is skipped (the same on every rank: the
+        // gradients are already averaged).
+        if (precision.unscale_gradients(model_.parameters())) {
+          if (spec.clip_grad_norm > 0) {
+            torch::nn::utils::clip_grad_norm_(model_.parameters(), spec.clip_grad_norm);
+          }
+          optimizer->step();
+        }
+      }
+      auto agreed =
+          parallel.agree(result.loss.item<double>(), interrupt_requested(), result.tokens);
+      double loss = agreed.mean_loss;
+      stop_requested = stop_requested || agreed.stop;
       if (!std::isfinite(loss)) {
         throw Error(setup_.place, "training diverged: loss is " + std::to_string(loss) +
                                       " at step " + std::to_string(global_step + 1) +
@@ -279,7 +312,7 @@ Metrics Trainer::fit() {
       }
       train_seconds +=
           std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-      train_tokens += result.tokens;
+      train_tokens += agreed.tokens;
       ++global_step;
       window_loss += loss;
       ++window_steps;
@@ -305,19 +338,19 @@ Metrics Trainer::fit() {
       if (global_step >= total_steps) stop = true;
       if (!last_step_of_epoch && !stop &&
           ((spec.checkpoint_every > 0 && global_step % spec.checkpoint_every == 0) ||
-           interrupt_requested())) {
+           stop_requested)) {
         checkpoint(epoch, step + 1, false);
       }
       // Mid-epoch the checkpoint above holds the position. On an epoch's last step (or the
       // run's), stopping here would skip that epoch's validation, so the epoch finishes first.
-      if (interrupt_requested() && !last_step_of_epoch && !stop)
-        throw_interrupted_at(setup_.stage_dir);
+      if (stop_requested && !last_step_of_epoch && !stop) throw_interrupted_at(setup_.stage_dir);
     }
     // After max_steps the step-wise evaluation may just have run: never count one step twice.
     if (has_valid && valid_step != global_step) stop = watch(evaluate("valid", epoch)) || stop;
     if (!stop && epoch + 1 < spec.epochs) {
       checkpoint(epoch + 1, 0, false);
-      if (interrupt_requested()) throw_interrupted_at(setup_.stage_dir);
+      stop_requested = parallel.agree(0.0, stop_requested || interrupt_requested()).stop;
+      if (stop_requested) throw_interrupted_at(setup_.stage_dir);
     }
   }
 
@@ -332,11 +365,25 @@ Metrics Trainer::fit() {
                {"train_seconds", train_seconds},
                {"train_tokens", train_tokens},
                {"tokens_per_sec", train_tokens / std::max(1e-9, train_seconds)},
-               {"peak_rss_mib", peak_rss_mib()}});
+               {"peak_rss_mib", peak_rss_mib()},
+               {"world_size", static_cast<std::int64_t>(parallel.world_size())},
+               {"communication_seconds", parallel.communication_seconds()}});
     std::ostringstream s;
     s << setup_.stage_name << ": " << global_step << " steps in " << format_duration(train_seconds)
       << ", " << std::fixed << std::setprecision(0) << train_tokens / std::max(1e-9, train_seconds)
       << " tokens/s, peak memory " << peak_rss_mib() << " MiB";
+    if (parallel.active()) {
+      s << ", " << parallel.world_size() << " processes, " << std::setprecision(1)
+        << 100.0 * parallel.communication_seconds() / std::max(1e-9, train_seconds)
+        << "% of the step in communication";
+    }
+    if (precision.precision() != Precision::kFp32) {
+      s << ", " << precision_name(precision.precision());
+      if (precision.precision() == Precision::kFp16) {
+        s << " (" << precision.skipped_steps() << " steps skipped on overflow, loss scale "
+          << precision.loss_scale() << ")";
+      }
+    }
     progress.line(s.str());
     checkpoint(spec.epochs, 0, true);
   }

@@ -1,0 +1,40 @@
+#pragma once
+// The one place where lmforge's sources differ between the two LibTorch lines it supports: the
+// torch wheel's 2.x (the default build) and Debian's libtorch-dev 1.13. Everything else compiles
+// unchanged against both.
+#include <ATen/autocast_mode.h>
+#include <c10/core/DeviceType.h>
+#include <c10/core/ScalarType.h>
+#include <torch/version.h>
+
+namespace lmforge::compat {
+
+inline constexpr bool kTorch2 = TORCH_VERSION_MAJOR >= 2;
+
+/// Turns autocast on or off for one device type with the given lower-precision dtype. LibTorch
+/// 2.x takes the device type as an argument; 1.13 has one function pair per device.
+inline void set_autocast(c10::DeviceType device, bool enabled, c10::ScalarType dtype) {
+#if TORCH_VERSION_MAJOR >= 2
+  at::autocast::set_autocast_enabled(device, enabled);
+  if (enabled) at::autocast::set_autocast_dtype(device, dtype);
+#else
+  if (device == c10::DeviceType::CPU) {
+    at::autocast::set_cpu_enabled(enabled);
+    if (enabled) at::autocast::set_autocast_cpu_dtype(dtype);
+  } else {
+    at::autocast::set_enabled(enabled);
+    if (enabled) at::autocast::set_autocast_gpu_dtype(dtype);
+  }
+#endif
+}
+
+inline bool autocast_enabled(c10::DeviceType device) {
+#if TORCH_VERSION_MAJOR >= 2
+  return at::autocast::is_autocast_enabled(device);
+#else
+  return device == c10::DeviceType::CPU ? at::autocast::is_cpu_enabled()
+                                        : at::autocast::is_enabled();
+#endif
+}
+
+}  // namespace lmforge::compat
