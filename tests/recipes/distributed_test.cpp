@@ -31,8 +31,8 @@ std::string write_recipe(const TempDir& dir, int lm_steps = 24, int checkpoint_e
          "generate_data: {type: toy_grammar, sentences: 1500, seed: 2, labelled_fraction: 0.1}\n"
          "stages:\n"
          "  - name: lm\n"
-         "    task: {type: language_modeling, train: ${run}/data/train.txt,\n"
-         "           valid: ${run}/data/valid.txt, bptt: 12}\n"
+         "    task: {type: language_modeling, train: \"${run}/data/train.txt\",\n"
+         "           valid: \"${run}/data/valid.txt\", bptt: 12}\n"
          "    tokenizer: {type: word, lowercase: true}\n"
          "    backbone: {type: lstm, embedding_dim: 16, hidden_size: 24, layers: 1, dropout: 0}\n"
          "    head: {type: lm, tie_weights: false}\n"
@@ -42,8 +42,8 @@ std::string write_recipe(const TempDir& dir, int lm_steps = 24, int checkpoint_e
          "            optimizer: {type: adamw, lr: 3e-3}, clip_grad_norm: 0.5}\n"
          "  - name: classify\n"
          "    init: {from: lm, parts: [tokenizer, backbone]}\n"
-         "    task: {type: classification, format: tsv, train: ${run}/data/labelled/train.tsv,\n"
-         "           valid: ${run}/data/labelled/valid.tsv}\n"
+         "    task: {type: classification, format: tsv, train: \"${run}/data/labelled/train.tsv\",\n"
+         "           valid: \"${run}/data/labelled/valid.tsv\"}\n"
          "    head: {type: classifier, pooling: mean, dropout: 0}\n"
          "    train: {epochs: 2, batch_size: 6, log_every: 2, optimizer: {type: adamw, lr: 3e-3}}\n";
   return path;
@@ -191,6 +191,7 @@ TEST_CASE("A killed rank stops the run, names the rank, and the run resumes", "[
   TempDir dir;
   std::string recipe = write_recipe(dir, 400, 5);
   std::string out = dir.str("runs");
+  fs::create_directories(out);
   ChildProcess launch({"run", recipe, "--out", out, "--nproc", "2", "--dist-timeout", "30"},
                       out + "/launch");
   fs::path checkpoints = fs::path(out) / "ddp" / "lm" / "checkpoints";
@@ -227,6 +228,7 @@ TEST_CASE("Bad data-parallel launches are refused with one line", "[distributed]
   TempDir dir;
   std::string recipe = write_recipe(dir);
   std::string out = dir.str("runs");
+  fs::create_directories(out);
   SECTION("a global batch that does not divide") {
     auto r = run_to_end({"run", recipe, "--out", out, "--nproc", "2",
                          "stages.lm.train.batch_size=9"},

@@ -97,6 +97,23 @@ class GlooCommunicator : public Communicator {
     guarded(world_, "barrier", [&] { return group_->barrier()->wait(); });
   }
 
+  std::vector<std::string> gather_to_rank0(const std::string& mine) override {
+    std::string key = "gather/" + std::to_string(generation_++);
+    return guarded(world_, "gathering state", [&] {
+      store_->set(key + "/" + std::to_string(world_.rank),
+                  std::vector<std::uint8_t>(mine.begin(), mine.end()));
+      std::vector<std::string> all;
+      if (world_.rank == 0) {
+        for (int r = 0; r < world_.world_size; ++r) {
+          std::vector<std::uint8_t> bytes = store_->get(key + "/" + std::to_string(r));
+          all.emplace_back(bytes.begin(), bytes.end());
+        }
+        for (int r = 1; r < world_.world_size; ++r) store_->deleteKey(key + "/" + std::to_string(r));
+      }
+      return all;
+    });
+  }
+
   void require_same(const std::string& what, const std::string& value) override {
     std::string key = "same/" + what + "/" + std::to_string(generation_++);
     std::string mismatch = guarded(world_, "comparing " + what, [&] {

@@ -42,6 +42,9 @@ class Communicator {
     all_reduce_sum_async(std::move(tensors))->wait();
   }
   virtual void barrier() = 0;
+  /// Every rank's `mine` on rank 0 (index = rank); an empty list on the others. For small
+  /// per-rank state (a task's carried recurrent state) that rank 0 checkpoints for everyone.
+  virtual std::vector<std::string> gather_to_rank0(const std::string& mine) = 0;
   /// Refuses (Error naming both ranks' values) unless every rank passes the same `value`: catches
   /// workers started with different recipes or overrides before they train different models.
   virtual void require_same(const std::string& what, const std::string& value) = 0;

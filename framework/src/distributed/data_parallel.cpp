@@ -64,6 +64,11 @@ DataParallel::StepAgreement DataParallel::agree(double local_loss, bool local_st
           static_cast<std::int64_t>(sums[2])};
 }
 
+std::vector<std::string> DataParallel::gather_to_rank0(const std::string& mine) {
+  if (!communicator_) return {mine};
+  return communicator_->gather_to_rank0(mine);
+}
+
 void DataParallel::barrier() {
   if (communicator_) communicator_->barrier();
 }

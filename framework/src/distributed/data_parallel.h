@@ -6,6 +6,8 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
+#include <vector>
 
 namespace lmforge {
 
@@ -42,6 +44,8 @@ class DataParallel {
   };
   StepAgreement agree(double local_loss, bool local_stop, std::int64_t local_tokens = 0);
   void barrier();
+  /// Rank 0 gets every rank's bytes (index = rank); the others an empty list.
+  std::vector<std::string> gather_to_rank0(const std::string& mine);
   /// Wall time spent in gradient averaging and step agreement so far (the communication share
   /// of training), in seconds.
   double communication_seconds() const { return communication_seconds_; }

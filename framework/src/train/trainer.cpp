@@ -153,6 +153,7 @@ Metrics Trainer::fit() {
   }
   apply_freezing(position.epoch);
   parallel.synchronise(model_);
+  std::vector<std::string> rank_task_states;
   auto write_trainer = [&](torch::serialize::OutputArchive& archive) {
     optimizer->save(archive);
     auto generator = at::detail::getDefaultCPUGenerator();
@@ -167,6 +168,15 @@ Metrics Trainer::fit() {
     archive.write("window_steps", torch::tensor(window_steps));
     archive.write("loss_scale", torch::tensor(precision.state(), torch::kDouble));
     task_.save_state(archive);
+    // Ranks > 0 carry their own task state (their rows of a recurrent state): rank 0 keeps each
+    // one's bytes, gathered just before the save.
+    for (std::size_t r = 1; r < rank_task_states.size(); ++r) {
+      const std::string& bytes = rank_task_states[r];
+      archive.write("task_state_rank_" + std::to_string(r),
+                    torch::from_blob(const_cast<char*>(bytes.data()),
+                                     {static_cast<std::int64_t>(bytes.size())}, torch::kUInt8)
+                        .clone());
+    }
   };
   torch::Tensor rng_state;
   torch::Tensor rng_scratch;
@@ -213,6 +223,13 @@ Metrics Trainer::fit() {
     log_offset = log.size();
     CheckpointMeta meta{epoch,    step_in_epoch,        global_step,
                         finished, setup_.backbone_type, setup_.head_type};
+    if (parallel.active()) {
+      torch::serialize::OutputArchive own;
+      task_.save_state(own);
+      std::ostringstream bytes;
+      own.save_to(bytes);
+      rank_task_states = parallel.gather_to_rank0(bytes.str());
+    }
     if (parallel.writes_files()) store.save(model_, meta, write_trainer);
     parallel.barrier();
   };
@@ -264,8 +281,20 @@ Metrics Trainer::fit() {
       // The task's state (e.g. a carried recurrent state) belongs to a position inside an
       // epoch; at an epoch boundary start_epoch() above has already set up the new epoch.
       if (position.step_in_epoch > 0) {
-        load_trainer_archive(*latest,
-                             [&](torch::serialize::InputArchive& a) { task_.load_state(a); });
+        load_trainer_archive(*latest, [&](torch::serialize::InputArchive& a) {
+          torch::Tensor own;
+          if (parallel.rank() > 0 &&
+              a.try_read("task_state_rank_" + std::to_string(parallel.rank()), own)) {
+            own = own.contiguous();
+            std::istringstream bytes(
+                std::string(static_cast<const char*>(own.data_ptr()), own.numel()));
+            torch::serialize::InputArchive mine;
+            mine.load_from(bytes);
+            task_.load_state(mine);
+          } else {
+            task_.load_state(a);
+          }
+        });
       }
       auto generator = at::detail::getDefaultCPUGenerator();
       std::lock_guard<std::mutex> lock(generator.mutex());
