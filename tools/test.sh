@@ -1,15 +1,14 @@
 #!/usr/bin/env bash
-# One command from a fresh Debian machine to a passing test suite, on both LibTorch lines:
-# installs, builds against LibTorch 2.x (the torch wheel, the default) and runs every test; then
-# builds against Debian's LibTorch 1.13 and runs the suite again without the SDK-install tests
-# (which only repeat the first build's packaging). Tests that need ../shared/data skip themselves
-# with a message when it is absent.
-#   tools/test.sh            both lines
-#   tools/test.sh --default  LibTorch 2.x only
+# One command from a fresh Debian machine to a passing test suite: installs, builds against
+# LibTorch 2.x (the pinned torch wheel, the default line) and runs every test with ctest. Tests that
+# need ../shared/data skip themselves with a message when it is absent.
+#   tools/test.sh                    LibTorch 2.x
+#   tools/test.sh --debian-libtorch  then Debian's LibTorch 1.13 too (into build-debian/), the
+#                                    suite without the SDK-packaging tests
 set -euo pipefail
 cd "$(dirname "$0")/.."
-lines=(default debian)
-[[ "${1:-}" == "--default" ]] && lines=(default)
+lines=(default)
+[[ "${1:-}" == "--debian-libtorch" ]] && lines+=(debian)
 if [[ " ${lines[*]} " == *" debian "* ]]; then tools/setup.sh --debian-libtorch; else tools/setup.sh; fi
 jobs="$(nproc)"
 for line in "${lines[@]}"; do
