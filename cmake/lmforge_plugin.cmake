@@ -1,3 +1,17 @@
+# The torch wheel's CUDA libraries (NCCL, cuDNN, cuBLAS, ...) come as sibling wheels under
+# site-packages/nvidia; libtorch_cuda finds them through its RUNPATH at run time, but the linker
+# would check it against an older copy from the CUDA toolkit. Point the linker at the wheels'.
+# Here, so that plugin projects built against the installed SDK get it too.
+if(Torch_DIR)
+  get_filename_component(_lmforge_torch_prefix "${Torch_DIR}/../../.." ABSOLUTE)
+  file(GLOB _lmforge_wheel_lib_dirs LIST_DIRECTORIES true "${_lmforge_torch_prefix}/../nvidia/*/lib")
+  foreach(_dir ${_lmforge_wheel_lib_dirs})
+    if(IS_DIRECTORY "${_dir}")
+      add_link_options("LINKER:-rpath-link,${_dir}")
+    endif()
+  endforeach()
+endif()
+
 set(LMFORGE_PLUGIN_EXPORTS_MAP ${CMAKE_CURRENT_LIST_DIR}/plugin_exports.map)
 # Global properties rather than variables: lmforge_add_plugin may be called from any directory of
 # the project, not only those below the one that included this file.
@@ -64,7 +78,7 @@ function(lmforge_add_plugin name)
     # loads into any host, not only the bundled CLI that has liblmforge loaded already.
     file(RELATIVE_PATH plugin_to_lib /${LMFORGE_INSTALL_PLUGINDIR} /${CMAKE_INSTALL_LIBDIR})
     string(REGEX REPLACE "/$" "" plugin_to_lib "${plugin_to_lib}")
-    set_target_properties(${name} PROPERTIES INSTALL_RPATH "$ORIGIN/${plugin_to_lib}"
+    set_target_properties(${name} PROPERTIES INSTALL_RPATH "$ORIGIN/${plugin_to_lib};${LMFORGE_TORCH_LIB_DIR}"
       INSTALL_RPATH_USE_LINK_PATH ON)
     install(TARGETS ${name} LIBRARY DESTINATION ${LMFORGE_INSTALL_PLUGINDIR})
   endif()

@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/cli_process.h"
 #include "support/temp_dir.h"
 
 extern char** environ;
@@ -28,161 +29,17 @@ namespace {
 
 using lmforge::test::TempDir;
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> lines;
-  std::stringstream s(text);
-  std::string line;
-  while (std::getline(s, line)) {
-    if (!line.empty()) lines.push_back(line);
-  }
-  return lines;
-}
-
+using lmforge::test::Finished;
+using lmforge::test::lines_of;
+using lmforge::test::number;
+using lmforge::test::read_file;
+using lmforge::test::read_metrics;
+using lmforge::test::Record;
 /// A running `lmforge` with stdout/stderr going to files.
-class Cli {
- public:
-  Cli(const std::vector<std::string>& args, const std::string& log_prefix)
-      : out_(log_prefix + ".out"), err_(log_prefix + ".err") {
-    std::vector<std::string> argv_strings{LMFORGE_CLI};
-    argv_strings.insert(argv_strings.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : argv_strings) argv.push_back(a.data());
-    argv.push_back(nullptr);
-
-    posix_spawn_file_actions_t files;
-    posix_spawn_file_actions_init(&files);
-    posix_spawn_file_actions_addopen(&files, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&files, 1, out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&files, 2, err_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    // The child gets default SIGINT/SIGTERM handling and no blocked signals, whatever the test
-    // runner did with them.
-    posix_spawnattr_t attr;
-    posix_spawnattr_init(&attr);
-    sigset_t defaults, mask;
-    sigemptyset(&defaults);
-    sigaddset(&defaults, SIGINT);
-    sigaddset(&defaults, SIGTERM);
-    sigemptyset(&mask);
-    posix_spawnattr_setsigdefault(&attr, &defaults);
-    posix_spawnattr_setsigmask(&attr, &mask);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
-    // With OMP_WAIT_POLICY already chosen the CLI does not re-execute itself: half the start-up.
-    std::vector<std::string> env_strings;
-    bool has_policy = false;
-    for (char** e = environ; *e; ++e) {
-      env_strings.emplace_back(*e);
-      has_policy |= env_strings.back().rfind("OMP_WAIT_POLICY=", 0) == 0;
-    }
-    if (!has_policy) env_strings.emplace_back("OMP_WAIT_POLICY=passive");
-    std::vector<char*> env;
-    for (auto& e : env_strings) env.push_back(e.data());
-    env.push_back(nullptr);
-    int rc = posix_spawn(&pid_, LMFORGE_CLI, &files, &attr, argv.data(), env.data());
-    posix_spawn_file_actions_destroy(&files);
-    posix_spawnattr_destroy(&attr);
-    REQUIRE(rc == 0);
-  }
-  ~Cli() {
-    if (pid_ > 0 && !exited_) {
-      ::kill(pid_, SIGKILL);
-      int status = 0;
-      waitpid(pid_, &status, 0);
-    }
-  }
-  /// Exit code (128 + signal when killed); fails the test after `timeout`.
-  int wait(std::chrono::seconds timeout = std::chrono::seconds(240)) {
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (!exited_) {
-      if (poll()) break;
-      if (std::chrono::steady_clock::now() > deadline) {
-        ::kill(pid_, SIGKILL);
-        FAIL("lmforge did not finish in time; stderr: " << err());
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    return code_;
-  }
-  /// True once the process has exited.
-  bool poll() {
-    if (exited_) return true;
-    int status = 0;
-    pid_t r = waitpid(pid_, &status, WNOHANG);
-    if (r == pid_) {
-      exited_ = true;
-      code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    }
-    return exited_;
-  }
-  void signal(int sig) {
-    REQUIRE_FALSE(poll());
-    REQUIRE(::kill(pid_, sig) == 0);
-  }
-  std::string out() const { return read_file(out_); }
-  std::string err() const { return read_file(err_); }
-
- private:
-  std::string out_, err_;
-  pid_t pid_ = -1;
-  bool exited_ = false;
-  int code_ = -1;
-};
-
-struct Finished {
-  int code;
-  std::string out;
-  std::string err;
-};
+using Cli = lmforge::test::ChildProcess;
 
 Finished run_cli(const std::vector<std::string>& args, const std::string& log_prefix) {
-  Cli cli(args, log_prefix);
-  int code = cli.wait();
-  return Finished{code, cli.out(), cli.err()};
-}
-
-/// One metrics.jsonl record: key -> value as written (strings unquoted). Enough for the flat
-/// objects the trainer writes.
-using Record = std::map<std::string, std::string>;
-
-Record parse_record(const std::string& line) {
-  Record record;
-  std::size_t i = 0;
-  auto read_string = [&]() {
-    std::string s;
-    ++i;  // opening quote
-    while (i < line.size() && line[i] != '"') {
-      if (line[i] == '\\' && i + 1 < line.size()) s += line[i++];
-      s += line[i++];
-    }
-    ++i;  // closing quote
-    return s;
-  };
-  while (i < line.size()) {
-    while (i < line.size() && line[i] != '"') ++i;
-    if (i >= line.size()) break;
-    std::string key = read_string();
-    while (i < line.size() && (line[i] == ':' || line[i] == ' ')) ++i;
-    std::string value;
-    if (i < line.size() && line[i] == '"') {
-      value = read_string();
-    } else {
-      while (i < line.size() && line[i] != ',' && line[i] != '}') value += line[i++];
-    }
-    record[key] = value;
-  }
-  return record;
-}
-
-std::vector<Record> read_metrics(const std::string& path) {
-  std::vector<Record> records;
-  for (const auto& line : lines_of(read_file(path))) records.push_back(parse_record(line));
-  return records;
+  return lmforge::test::run_to_end(args, log_prefix);
 }
 
 /// The last record of `split` (e.g. "test") in a metrics log.
@@ -193,12 +50,6 @@ Record last_of(const std::vector<Record>& records, const std::string& split) {
   }
   FAIL("no '" << split << "' record in the metrics log");
   return {};
-}
-
-double number(const Record& record, const std::string& key) {
-  auto it = record.find(key);
-  REQUIRE(it != record.end());
-  return std::stod(it->second);
 }
 
 /// Records without the fields that measure time or memory.

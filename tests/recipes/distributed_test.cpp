@@ -151,7 +151,7 @@ TEST_CASE("The world is read from torchrun's variables; bad ones are named", "[d
   CHECK_FALSE(lmforge::world_from_environment().distributed());
 }
 
-TEST_CASE("--nproc 2 trains the same LSTM LM and classifier as one process", "[distributed]") {
+TEST_CASE("Two processes (--nproc 2) train the same LSTM LM and classifier as one", "[distributed]") {
   TempDir dir;
   std::string recipe = write_recipe(dir);
   std::string one = dir.str("one");
