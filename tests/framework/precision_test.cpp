@@ -1,10 +1,11 @@
 // Mixed precision: autocast regions, the fp16 loss scale, and the GPU path where one exists.
+#include "train/precision.h"
+
 #include <torch/torch.h>
 
 #include <catch2/catch.hpp>
 
 #include "lmforge/error.h"
-#include "train/precision.h"
 
 using lmforge::MixedPrecision;
 using lmforge::Precision;

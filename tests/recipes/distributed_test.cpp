@@ -42,10 +42,12 @@ std::string write_recipe(const TempDir& dir, int lm_steps = 24, int checkpoint_e
          "            optimizer: {type: adamw, lr: 3e-3}, clip_grad_norm: 0.5}\n"
          "  - name: classify\n"
          "    init: {from: lm, parts: [tokenizer, backbone]}\n"
-         "    task: {type: classification, format: tsv, train: \"${run}/data/labelled/train.tsv\",\n"
+         "    task: {type: classification, format: tsv, train: "
+         "\"${run}/data/labelled/train.tsv\",\n"
          "           valid: \"${run}/data/labelled/valid.tsv\"}\n"
          "    head: {type: classifier, pooling: mean, dropout: 0}\n"
-         "    train: {epochs: 2, batch_size: 6, log_every: 2, optimizer: {type: adamw, lr: 3e-3}}\n";
+         "    train: {epochs: 2, batch_size: 6, log_every: 2, optimizer: {type: adamw, lr: "
+         "3e-3}}\n";
   return path;
 }
 
@@ -108,8 +110,8 @@ std::string torchrun_path() {
 
 TEST_CASE("Gradient buckets: reverse order packing, a small first bucket, one dtype each",
           "[distributed]") {
-  std::vector<torch::Tensor> params{torch::zeros({256}), torch::zeros({256}),
-                                    torch::zeros({1024}), torch::zeros({64}, torch::kDouble),
+  std::vector<torch::Tensor> params{torch::zeros({256}), torch::zeros({256}), torch::zeros({1024}),
+                                    torch::zeros({64}, torch::kDouble),
                                     torch::zeros({64}, torch::kDouble)};
   lmforge::BucketLimits limits;
   limits.first_bytes = 2048;  // two 1 KiB tensors
@@ -121,8 +123,7 @@ TEST_CASE("Gradient buckets: reverse order packing, a small first bucket, one dt
   CHECK(buckets[2] == std::vector<std::size_t>{3, 4});  // a new dtype starts a new bucket
 }
 
-TEST_CASE("Shards of a batch cover it once and weight the loss by their share",
-          "[distributed]") {
+TEST_CASE("Shards of a batch cover it once and weight the loss by their share", "[distributed]") {
   std::vector<std::int64_t> batch{7, 3, 9, 1, 4};
   auto a = lmforge::shard_indices(batch, 0, 2);
   auto b = lmforge::shard_indices(batch, 1, 2);
@@ -151,7 +152,8 @@ TEST_CASE("The world is read from torchrun's variables; bad ones are named", "[d
   CHECK_FALSE(lmforge::world_from_environment().distributed());
 }
 
-TEST_CASE("Two processes (--nproc 2) train the same LSTM LM and classifier as one", "[distributed]") {
+TEST_CASE("Two processes (--nproc 2) train the same LSTM LM and classifier as one",
+          "[distributed]") {
   TempDir dir;
   std::string recipe = write_recipe(dir);
   std::string one = dir.str("one");
@@ -213,8 +215,8 @@ TEST_CASE("A killed rank stops the run, names the rank, and the run resumes", "[
   CHECK(code != 0);
   CHECK(std::chrono::steady_clock::now() - killed_at < std::chrono::seconds(60));
   CHECK_THAT(launch.err(), Catch::Contains("rank 1 was killed by signal 9"));
-  auto resumed = run_to_end({"run", recipe, "--out", out, "--nproc", "2", "--resume"},
-                            out + "/resume");
+  auto resumed =
+      run_to_end({"run", recipe, "--out", out, "--nproc", "2", "--resume"}, out + "/resume");
   INFO(resumed.err);
   REQUIRE(resumed.code == 0);
   CHECK_THAT(resumed.out, Catch::Contains("resuming from"));
@@ -230,9 +232,9 @@ TEST_CASE("Bad data-parallel launches are refused with one line", "[distributed]
   std::string out = dir.str("runs");
   fs::create_directories(out);
   SECTION("a global batch that does not divide") {
-    auto r = run_to_end({"run", recipe, "--out", out, "--nproc", "2",
-                         "stages.lm.train.batch_size=9"},
-                        out + "/odd");
+    auto r =
+        run_to_end({"run", recipe, "--out", out, "--nproc", "2", "stages.lm.train.batch_size=9"},
+                   out + "/odd");
     CHECK(r.code == 2);
     CHECK_THAT(r.err, Catch::Contains("batch_size 9") && Catch::Contains("2 processes"));
   }
@@ -263,8 +265,9 @@ TEST_CASE("Bad data-parallel launches are refused with one line", "[distributed]
                                                 {"MASTER_PORT", port}};
     };
     ChildProcess r0({"run", recipe, "--out", out, "--dist-timeout", "30"}, out + "/r0", env(0));
-    ChildProcess r1({"run", recipe, "--out", out, "--dist-timeout", "30", "stages.lm.train.max_steps=5"},
-                    out + "/r1", env(1));
+    ChildProcess r1(
+        {"run", recipe, "--out", out, "--dist-timeout", "30", "stages.lm.train.max_steps=5"},
+        out + "/r1", env(1));
     int c0 = r0.wait(std::chrono::seconds(90)), c1 = r1.wait(std::chrono::seconds(90));
     CHECK(c0 == 2);
     CHECK(c1 == 2);
@@ -275,8 +278,7 @@ TEST_CASE("Bad data-parallel launches are refused with one line", "[distributed]
                                            {"WORLD_SIZE", "2"},
                                            {"MASTER_ADDR", "127.0.0.1"},
                                            {"MASTER_PORT", std::to_string(free_port())}};
-    auto r = run_to_end({"run", recipe, "--out", out, "--dist-timeout", "3"}, out + "/lonely",
-                        env);
+    auto r = run_to_end({"run", recipe, "--out", out, "--dist-timeout", "3"}, out + "/lonely", env);
     CHECK(r.code != 0);
     CHECK_THAT(r.err, Catch::Contains("rank 1 of 2") && Catch::Contains("master"));
   }

@@ -187,7 +187,8 @@ inline std::vector<Record> read_metrics(const std::string& path) {
 }
 
 /// The records of `split` ("train", "valid", "test") in a metrics log, in order.
-inline std::vector<Record> records_of(const std::vector<Record>& records, const std::string& split) {
+inline std::vector<Record> records_of(const std::vector<Record>& records,
+                                      const std::string& split) {
   std::vector<Record> out;
   for (const auto& r : records) {
     auto s = r.find("split");

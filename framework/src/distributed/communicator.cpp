@@ -1,14 +1,13 @@
 #include "distributed/communicator.h"
 
-#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
-#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
-#include <torch/csrc/distributed/c10d/TCPStore.hpp>
-
 #include <unistd.h>
 
 #include <functional>
 #include <string>
 #include <thread>
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
 #include "lmforge/error.h"
 
@@ -108,7 +107,8 @@ class GlooCommunicator : public Communicator {
           std::vector<std::uint8_t> bytes = store_->get(key + "/" + std::to_string(r));
           all.emplace_back(bytes.begin(), bytes.end());
         }
-        for (int r = 1; r < world_.world_size; ++r) store_->deleteKey(key + "/" + std::to_string(r));
+        for (int r = 1; r < world_.world_size; ++r)
+          store_->deleteKey(key + "/" + std::to_string(r));
       }
       return all;
     });

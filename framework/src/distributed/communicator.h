@@ -36,7 +36,8 @@ class Communicator {
   /// Rank `root`'s values into every rank's tensors, in place.
   virtual void broadcast(std::vector<torch::Tensor>& tensors, int root = 0) = 0;
   /// Sum over ranks, in place, started now and finished by the returned handle's wait().
-  virtual std::unique_ptr<PendingReduce> all_reduce_sum_async(std::vector<torch::Tensor> tensors) = 0;
+  virtual std::unique_ptr<PendingReduce> all_reduce_sum_async(
+      std::vector<torch::Tensor> tensors) = 0;
   /// Sum over ranks, in place.
   void all_reduce_sum(std::vector<torch::Tensor> tensors) {
     all_reduce_sum_async(std::move(tensors))->wait();

@@ -60,8 +60,7 @@ DataParallel::StepAgreement DataParallel::agree(double local_loss, bool local_st
                     torch::TensorOptions(torch::kDouble));
   communicator_->all_reduce_sum({values});
   auto sums = values.accessor<double, 1>();
-  return {sums[0] / communicator_->world_size(), sums[1] > 0,
-          static_cast<std::int64_t>(sums[2])};
+  return {sums[0] / communicator_->world_size(), sums[1] > 0, static_cast<std::int64_t>(sums[2])};
 }
 
 std::vector<std::string> DataParallel::gather_to_rank0(const std::string& mine) {

@@ -9,7 +9,7 @@
 namespace lmforge {
 
 std::vector<std::vector<std::size_t>> plan_buckets(const std::vector<torch::Tensor>& params,
-                                                  const BucketLimits& limits) {
+                                                   const BucketLimits& limits) {
   std::vector<std::vector<std::size_t>> buckets;
   std::int64_t filled = 0;
   for (std::size_t i = 0; i < params.size(); ++i) {

@@ -21,7 +21,7 @@ struct BucketLimits {
 /// Groups `params` (in the given order) into buckets of one dtype and device within `limits`.
 /// Returned as indices into `params`.
 std::vector<std::vector<std::size_t>> plan_buckets(const std::vector<torch::Tensor>& params,
-                                                  const BucketLimits& limits = {});
+                                                   const BucketLimits& limits = {});
 
 class GradientReducer {
  public:

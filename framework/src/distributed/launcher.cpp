@@ -4,14 +4,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <torch/csrc/distributed/c10d/TCPStore.hpp>
-
 #include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <iostream>
 #include <map>
 #include <thread>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
 #include "lmforge/error.h"
 
@@ -35,14 +34,16 @@ pid_t start_worker(const std::string& exe, const std::vector<std::string>& args,
   std::vector<std::string> argv_storage{exe};
   argv_storage.insert(argv_storage.end(), args.begin(), args.end());
   pid_t pid = ::fork();
-  if (pid < 0) throw Error("lmforge run --nproc", std::string("fork failed: ") + std::strerror(errno));
+  if (pid < 0)
+    throw Error("lmforge run --nproc", std::string("fork failed: ") + std::strerror(errno));
   if (pid == 0) {
     for (const auto& [key, value] : env) ::setenv(key.c_str(), value.c_str(), 1);
     std::vector<char*> argv;
     for (auto& a : argv_storage) argv.push_back(a.data());
     argv.push_back(nullptr);
     ::execv(exe.c_str(), argv.data());
-    std::cerr << "lmforge run --nproc: cannot start " << exe << ": " << std::strerror(errno) << "\n";
+    std::cerr << "lmforge run --nproc: cannot start " << exe << ": " << std::strerror(errno)
+              << "\n";
     ::_exit(127);
   }
   return pid;
@@ -68,7 +69,8 @@ void signal_all(const std::map<pid_t, int>& running, int signal) {
 
 }  // namespace
 
-int launch_local_workers(const LaunchOptions& options, const std::vector<std::string>& worker_args) {
+int launch_local_workers(const LaunchOptions& options,
+                         const std::vector<std::string>& worker_args) {
   if (options.nproc < 1) throw ConfigError("--nproc", "expected at least 1 process");
   // The store lives in the launcher, so a worker that dies does not take the rendezvous with it
   // and the port is known (and checked) before any worker starts.
@@ -92,7 +94,8 @@ int launch_local_workers(const LaunchOptions& options, const std::vector<std::st
   struct sigaction action {};
   action.sa_handler = remember_signal;
   sigemptyset(&action.sa_mask);
-  struct sigaction old_int {}, old_term {};
+  struct sigaction old_int {
+  }, old_term{};
   ::sigaction(SIGINT, &action, &old_int);
   ::sigaction(SIGTERM, &action, &old_term);
 

@@ -19,9 +19,9 @@ int read_int(const char* name, int fallback, int min_value) {
   char* end = nullptr;
   long parsed = std::strtol(value, &end, 10);
   if (*end != '\0' || parsed < min_value || parsed > 1 << 20) {
-    throw ConfigError(std::string("environment ") + name,
-                      "expected an integer >= " + std::to_string(min_value) + ", got '" + value +
-                          "'");
+    throw ConfigError(
+        std::string("environment ") + name,
+        "expected an integer >= " + std::to_string(min_value) + ", got '" + value + "'");
   }
   return static_cast<int>(parsed);
 }
@@ -45,10 +45,9 @@ WorldInfo world_from_environment() {
   world.local_rank = read_int("LOCAL_RANK", world.rank, 0);
   world.local_world_size = read_int("LOCAL_WORLD_SIZE", world.world_size, 1);
   if (world.local_rank >= world.local_world_size) {
-    throw ConfigError("environment LOCAL_RANK",
-                      "local rank " + std::to_string(world.local_rank) +
-                          " is not below LOCAL_WORLD_SIZE " +
-                          std::to_string(world.local_world_size));
+    throw ConfigError("environment LOCAL_RANK", "local rank " + std::to_string(world.local_rank) +
+                                                    " is not below LOCAL_WORLD_SIZE " +
+                                                    std::to_string(world.local_world_size));
   }
   if (const char* addr = std::getenv("MASTER_ADDR"); addr && *addr) world.master_addr = addr;
   world.master_port = read_int("MASTER_PORT", 29500, 1);

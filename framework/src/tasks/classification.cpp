@@ -438,9 +438,9 @@ ClassificationTask::Batch ClassificationTask::train_batch(std::int64_t step) {
   // Data-parallel: this rank's share of the global batch, its mean loss weighted by the share.
   const auto& batch = epoch_batches_[step];
   auto mine = shard_indices(batch, context_.rank, context_.world_size);
-  batch_share_weight_ = shard_loss_weight(static_cast<std::int64_t>(mine.size()),
-                                          static_cast<std::int64_t>(batch.size()),
-                                          context_.world_size);
+  batch_share_weight_ =
+      shard_loss_weight(static_cast<std::int64_t>(mine.size()),
+                        static_cast<std::int64_t>(batch.size()), context_.world_size);
   return make_batch(examples("train"), mine);
 }
 

@@ -16,9 +16,12 @@ Precision parse_precision(const std::string& name, const std::string& place) {
 
 const char* precision_name(Precision precision) {
   switch (precision) {
-    case Precision::kBf16: return "bf16";
-    case Precision::kFp16: return "fp16";
-    default: return "fp32";
+    case Precision::kBf16:
+      return "bf16";
+    case Precision::kFp16:
+      return "fp16";
+    default:
+      return "fp32";
   }
 }
 
