@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "builtins.h"
+#include "config/error_list.h"
 #include "config/suggest.h"
 #include "lmforge/error.h"
 #include "lmforge/torch_version.h"
@@ -62,6 +63,11 @@ int main(int argc, char** argv) {
     install_interrupt_handlers();
     register_builtins();
     return dispatch(command, args);
+  } catch (const ErrorList& e) {
+    // One line per mistake, each with its place, so every one can be fixed in one round.
+    for (const auto& line : e.lines()) std::cerr << "lmforge: error: " << line << "\n";
+    std::cerr << "lmforge: " << e.lines().size() << " errors\n";
+    return static_cast<int>(e.code());
   } catch (const Error& e) {
     std::cerr << "lmforge: error: " << e.what() << "\n";
     return static_cast<int>(e.code());

@@ -17,8 +17,9 @@ int generate_command(const Args& args) {
       "prompt", po::value<std::string>()->default_value(""), "text to continue")(
       "max-tokens", po::value<std::int64_t>()->default_value(50), "tokens to generate")(
       "temperature", po::value<double>()->default_value(1.0), "softmax temperature (0 = greedy)")(
-      "top-k", po::value<std::int64_t>()->default_value(0), "sample among the k most likely (0 = all)")(
-      "top-p", po::value<double>()->default_value(1.0), "nucleus sampling mass")(
+      "top-k", po::value<std::int64_t>()->default_value(0),
+      "sample among the k most likely (0 = all)")("top-p", po::value<double>()->default_value(1.0),
+                                                  "nucleus sampling mass")(
       "seed", po::value<std::uint64_t>()->default_value(1), "sampling seed")(
       "plugin-path", po::value<std::vector<std::string>>()->composing(),
       "extra plugin file or folder (repeatable)");
@@ -28,7 +29,8 @@ int generate_command(const Args& args) {
     return 0;
   }
   if (parsed.positional.size() != 1) {
-    throw ConfigError("lmforge generate", "expected one RUN directory (runs/NAME or runs/NAME/STAGE)");
+    throw ConfigError("lmforge generate",
+                      "expected one RUN directory (runs/NAME or runs/NAME/STAGE)");
   }
   SamplingOptions sampling;
   sampling.max_tokens = parsed.values["max-tokens"].as<std::int64_t>();
@@ -48,7 +50,8 @@ int generate_command(const Args& args) {
   }
   PluginLoader::instance().load_default_paths(extra);
   configure_runtime(0);
-  LoadedStage stage = load_stage(parsed.positional[0], "language_modeling");
+  LoadedStage stage = load_stage(parsed.positional[0], stage_task_trains_next_token,
+                                 "whose task trains a next-token model");
   std::string prompt = parsed.values["prompt"].as<std::string>();
   std::cout << prompt << (prompt.empty() ? "" : " ")
             << generate_text(*stage.model, *stage.tokenizer, prompt, sampling, torch::kCPU) << "\n";

@@ -11,8 +11,28 @@
 #include "lmforge/error.h"
 #include "lmforge/registry.h"
 #include "plugins/plugin_loader.h"
+#include "recipe/recipe.h"
 
 namespace lmforge::cli {
+namespace {
+
+// The recipe's own sections, described from their option declarations (recipe/recipe.h).
+template <class Spec>
+ComponentInfo recipe_part(const char* name, const char* summary) {
+  return ComponentInfo{"recipe", name, summary, "built-in", [](OptionVisitor& v) {
+                         Spec defaults;
+                         defaults.visit(v);
+                       }};
+}
+
+std::vector<ComponentInfo> recipe_parts() {
+  return {recipe_part<RecipeSpec>("recipe", "a recipe's top-level keys (and stages:, a list)"),
+          recipe_part<StageSpec>("stage", "one entry of stages:"),
+          recipe_part<TrainSpec>("train", "a stage's train: section"),
+          recipe_part<InitSpec>("init", "a stage's init: section (start from an earlier stage)")};
+}
+
+}  // namespace
 
 int plugins_command(const Args& args) {
   po::options_description options("lmforge plugins [options]");
@@ -32,6 +52,8 @@ int plugins_command(const Args& args) {
   }
   PluginLoader::instance().load_default_paths(extra);
   auto components = Registry::instance().components();
+  // The recipe's own keys are documented like components (`--describe train`).
+  for (auto& part : recipe_parts()) components.push_back(std::move(part));
 
   if (parsed.values.count("describe")) {
     std::string name = parsed.values["describe"].as<std::string>();
@@ -54,6 +76,20 @@ int plugins_command(const Args& args) {
       std::cout << "\n";
     }
     if (shown == 0) {
+      std::vector<std::string> kinds, kinds_of_name;
+      for (const auto& c : components) {
+        if (std::find(kinds.begin(), kinds.end(), c.kind) == kinds.end()) kinds.push_back(c.kind);
+        if (c.name == name) kinds_of_name.push_back(c.kind);
+      }
+      if (!kind.empty() && std::find(kinds.begin(), kinds.end(), kind) == kinds.end()) {
+        throw ConfigError("--kind", "no kind '" + kind + "'" + did_you_mean(kind, kinds) +
+                                        "; kinds: " + join_names(kinds));
+      }
+      if (!kinds_of_name.empty()) {
+        throw ConfigError("--kind", "'" + name + "' is a " + join_names(kinds_of_name) +
+                                        ", not a " + kind + "; try --kind " +
+                                        kinds_of_name.front());
+      }
       throw ConfigError("--describe",
                         "no component named '" + name + "'" + did_you_mean(name, names));
     }

@@ -1,35 +1,35 @@
-// `lmforge predict RUN --text "..." | --file F`: label texts with a trained classification stage,
-// or tag their words with a trained tagging stage.
+// `lmforge predict RUN --text "..." | --file F`: labels texts with whatever task the run's stage
+// trained, through Task::predict. A per-text label prints as `label<TAB>probability<TAB>text`; a
+// per-token labelling prints CoNLL-style (`token<TAB>label<TAB>probability`, a blank line after
+// each text) so the output reads back as tagging data.
 #include <fstream>
 #include <iomanip>
 #include <iostream>
 
 #include "cli.h"
 #include "cli_options.h"
-#include "data/text_file.h"
 #include "lmforge/error.h"
+#include "lmforge/text_file.h"
 #include "plugins/plugin_loader.h"
-#include "tasks/classification.h"
-#include "tasks/tagging.h"
 #include "train/runtime.h"
 #include "train/stage_artifacts.h"
 
 namespace lmforge::cli {
 namespace {
 
-// CoNLL-style, so the output reads back as tagging data: `token<TAB>tag<TAB>probability` per line,
-// a blank line after each text.
-void print_tags(TaggingTask& tagger, LoadedStage& stage, const std::vector<std::string>& texts) {
-  const auto& labels = tagger.labels();
-  for (const auto& sentence : tagger.predict(*stage.model, *stage.tokenizer, texts)) {
-    for (std::size_t t = 0; t < sentence.tokens.size(); ++t) {
-      auto row = sentence.probabilities[static_cast<std::int64_t>(t)];
-      auto best = row.argmax().item<std::int64_t>();
-      std::cout << sentence.tokens[t] << "\t" << labels[static_cast<std::size_t>(best)] << "\t"
-                << std::fixed << std::setprecision(3) << row[best].item<float>() << "\n";
+void print_prediction(const Prediction& prediction, const std::string& text) {
+  std::cout << std::fixed << std::setprecision(3);
+  if (prediction.tokens.empty()) {
+    for (std::size_t r = 0; r < prediction.labels.size(); ++r) {
+      std::cout << prediction.labels[r] << "\t" << prediction.scores[r] << "\t" << text << "\n";
     }
-    std::cout << "\n";
+    return;
   }
+  for (std::size_t t = 0; t < prediction.tokens.size(); ++t) {
+    std::cout << prediction.tokens[t] << "\t" << prediction.labels[t] << "\t"
+              << prediction.scores[t] << "\n";
+  }
+  std::cout << "\n";
 }
 
 }  // namespace
@@ -66,30 +66,16 @@ int predict_command(const Args& args) {
   }
   PluginLoader::instance().load_default_paths(extra);
   configure_runtime(0);
-  // A run directory's last stage when it labels (classification or tagging), else its last
-  // classification stage.
-  LoadedStage stage = load_stage(parsed.positional[0]);
-  const std::string type = stage.components.task.type;
-  if (type != "classification" && type != "tagging") {
-    stage = load_stage(parsed.positional[0], "classification");
-  }
-  if (auto* tagger = dynamic_cast<TaggingTask*>(stage.task.get())) {
-    print_tags(*tagger, stage, texts);
-    return 0;
-  }
-  auto* classifier = dynamic_cast<ClassificationTask*>(stage.task.get());
-  if (classifier == nullptr) {
+  // A stage directory as given, or a run directory's last stage whose task labels texts.
+  const std::string& run = parsed.positional[0];
+  LoadedStage stage = load_stage(run, stage_task_can_predict, "whose task labels texts");
+  if (!stage.task->can_predict()) {
     throw ConfigError(stage.dir, "this stage's task is '" + stage.components.task.type +
-                                     "'; predict needs a classification or tagging stage");
+                                     "', which does not label texts; give a stage whose task does "
+                                     "(e.g. classification or tagging)");
   }
-  auto labels = classifier->labels();
-  auto probabilities = classifier->predict(*stage.model, *stage.tokenizer, texts);
-  for (std::size_t i = 0; i < texts.size(); ++i) {
-    auto row = probabilities[static_cast<std::int64_t>(i)];
-    auto best = row.argmax().item<std::int64_t>();
-    std::cout << labels[static_cast<std::size_t>(best)] << "\t" << std::fixed
-              << std::setprecision(3) << row[best].item<float>() << "\t" << texts[i] << "\n";
-  }
+  auto predictions = stage.task->predict(*stage.model, *stage.tokenizer, texts);
+  for (std::size_t i = 0; i < texts.size(); ++i) print_prediction(predictions.at(i), texts[i]);
   return 0;
 }
 

@@ -14,7 +14,7 @@ Registry& Registry::instance() {
   return *registry;
 }
 
-void Registry::add(ComponentInfo info, std::shared_ptr<void> factory) {
+void Registry::add_entry(ComponentInfo info, std::shared_ptr<void> factory) {
   auto& by_name = entries_[info.kind];
   auto existing = by_name.find(info.name);
   if (existing != by_name.end()) {
@@ -24,60 +24,6 @@ void Registry::add(ComponentInfo info, std::shared_ptr<void> factory) {
   }
   std::string name = info.name;
   by_name.emplace(name, Entry{std::move(info), std::move(factory)});
-}
-
-#define LMFORGE_REGISTRY_KIND(Product, Context, add_fn, make_fn, kind_name)                      \
-  void Registry::add_fn(ComponentInfo info, Factory<Product, Context> factory) {                \
-    info.kind = kind_name;                                                                       \
-    add(std::move(info), std::make_shared<Factory<Product, Context>>(std::move(factory)));      \
-  }
-
-LMFORGE_REGISTRY_KIND(Backbone, BackboneContext, add_backbone, make_backbone, "backbone")
-LMFORGE_REGISTRY_KIND(Head, HeadContext, add_head, make_head, "head")
-LMFORGE_REGISTRY_KIND(Task, TaskContext, add_task, make_task, "task")
-LMFORGE_REGISTRY_KIND(Tokenizer, NoContext, add_tokenizer, make_tokenizer, "tokenizer")
-LMFORGE_REGISTRY_KIND(torch::optim::Optimizer, OptimizerContext, add_optimizer, make_optimizer,
-                      "optimizer")
-LMFORGE_REGISTRY_KIND(Schedule, ScheduleContext, add_schedule, make_schedule, "scheduler")
-#undef LMFORGE_REGISTRY_KIND
-
-namespace {
-template <class Product, class Context>
-std::shared_ptr<Product> call(const std::shared_ptr<void>& factory, OptionReader& options,
-                              const Context& context) {
-  return (*std::static_pointer_cast<Factory<Product, Context>>(factory))(options, context);
-}
-}  // namespace
-
-std::shared_ptr<Backbone> Registry::make_backbone(const std::string& name, OptionReader& options,
-                                                  const BackboneContext& context,
-                                                  const std::string& place) const {
-  return call<Backbone>(lookup("backbone", name, place).factory, options, context);
-}
-std::shared_ptr<Head> Registry::make_head(const std::string& name, OptionReader& options,
-                                          const HeadContext& context,
-                                          const std::string& place) const {
-  return call<Head>(lookup("head", name, place).factory, options, context);
-}
-std::shared_ptr<Task> Registry::make_task(const std::string& name, OptionReader& options,
-                                          const TaskContext& context,
-                                          const std::string& place) const {
-  return call<Task>(lookup("task", name, place).factory, options, context);
-}
-std::shared_ptr<Tokenizer> Registry::make_tokenizer(const std::string& name,
-                                                    OptionReader& options,
-                                                    const std::string& place) const {
-  return call<Tokenizer>(lookup("tokenizer", name, place).factory, options, NoContext{});
-}
-std::shared_ptr<torch::optim::Optimizer> Registry::make_optimizer(
-    const std::string& name, OptionReader& options, const OptimizerContext& context,
-    const std::string& place) const {
-  return call<torch::optim::Optimizer>(lookup("optimizer", name, place).factory, options, context);
-}
-std::shared_ptr<Schedule> Registry::make_schedule(const std::string& name, OptionReader& options,
-                                                  const ScheduleContext& context,
-                                                  const std::string& place) const {
-  return call<Schedule>(lookup("scheduler", name, place).factory, options, context);
 }
 
 const Registry::Entry& Registry::lookup(const std::string& kind, const std::string& name,

@@ -12,7 +12,7 @@
 #include "lmforge/error.h"
 #include "lmforge/vocabulary.h"
 #include "support/temp_dir.h"
-#include "tasks/language_modeling.h"
+#include "tasks/language_modeling/language_modeling_task.h"
 #include "text/word_tokenizer.h"
 
 namespace fs = std::filesystem;

@@ -1,7 +1,5 @@
 // The classification task: reading each data layout, the label set, sub-sampling for
 // label-efficiency runs, deterministic length-bucketed batches, metrics and the label artifact.
-#include "tasks/classification.h"
-
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <cmath>
@@ -15,7 +13,9 @@
 
 #include "lmforge/error.h"
 #include "lmforge/vocabulary.h"
+#include "metrics/cohen_kappa/cohen_kappa.h"
 #include "support/temp_dir.h"
+#include "tasks/classification/classification_task.h"
 #include "text/word_tokenizer.h"
 
 namespace fs = std::filesystem;
@@ -82,7 +82,7 @@ std::vector<std::string> texts(const ClassificationTask& task, const WordTokeniz
 
 std::map<std::int64_t, int> label_counts(const ClassificationTask& task, const std::string& split) {
   std::map<std::int64_t, int> counts;
-  for (const auto& e : task.examples(split)) ++counts[e.label];
+  for (const auto& e : task.examples(split)) ++counts[e.labels.at(0)];
   return counts;
 }
 
@@ -260,9 +260,9 @@ TEST_CASE("classification: label set, encoding and empty texts", "[task][classif
   CHECK(task.num_outputs() == 3);
   const auto& train = task.examples("train");
   REQUIRE(train.size() == 4);
-  CHECK(train[0].label == 0);
-  CHECK(train[1].label == 2);
-  CHECK(train[2].label == 1);
+  CHECK(train[0].labels.at(0) == 0);
+  CHECK(train[1].labels.at(0) == 2);
+  CHECK(train[2].labels.at(0) == 1);
   CHECK(train[0].ids.size() == 2);  // truncated to max_length, first tokens kept
   CHECK(tokenizer.decode(train[0].ids) == "bad bad");
   CHECK(train[2].ids == std::vector<std::int64_t>{Vocabulary::kUnk});  // empty text still counts
@@ -271,7 +271,7 @@ TEST_CASE("classification: label set, encoding and empty texts", "[task][classif
 
   const auto& test = task.examples("test");
   REQUIRE(test.size() == 2);
-  CHECK(test[1].label == 0);
+  CHECK(test[1].labels.at(0) == 0);
   CHECK(test[1].ids == std::vector<std::int64_t>{Vocabulary::kUnk, Vocabulary::kUnk});
   CHECK(task.eval_splits() == std::vector<std::string>{"test"});
   CHECK(task.examples("valid").empty());
@@ -413,7 +413,7 @@ TEST_CASE("classification: epoch batches cover every example once, deterministic
       auto row = batch.tokens[r];
       CHECK(torch::equal(row.narrow(0, 0, n), torch::tensor(e.ids, torch::kLong)));
       CHECK((row.narrow(0, n, row.size(0) - n) == Vocabulary::kPad).all().item<bool>());
-      CHECK(batch.labels[r].item<std::int64_t>() == e.label);
+      CHECK(batch.targets[r].item<std::int64_t>() == e.labels.at(0));
     }
     CHECK(batch.real_tokens == real);
   }
@@ -468,9 +468,34 @@ TEST_CASE("classification: evaluate, predict and summary with a constant model",
   CHECK(lines[1].find("confusion matrix on test") != std::string::npos);
 
   auto p = task.predict(model, tokenizer, {"one", "", "three four five"});
-  REQUIRE(p.sizes().vec() == std::vector<std::int64_t>{3, 3});
-  CHECK(torch::allclose(p.sum(1), torch::ones({3})));
-  CHECK((p.argmax(1) == 0).all().item<bool>());
+  REQUIRE(p.size() == 3);
+  for (const auto& prediction : p) {
+    CHECK(prediction.tokens.empty());  // one label per text
+    REQUIRE(prediction.probabilities.sizes().vec() == std::vector<std::int64_t>{1, 3});
+    CHECK(torch::allclose(prediction.probabilities.sum(1), torch::ones({1})));
+    CHECK(prediction.labels == std::vector<std::string>{"a"});
+    CHECK(prediction.scores.at(0) == Approx(prediction.probabilities[0][0].item<float>()));
+  }
+}
+
+TEST_CASE("classification: a recipe-listed metric joins the evaluation", "[task][classification]") {
+  TempDir dir;
+  ClassificationOptions o;
+  o.train = dir.file("train.tsv", "a\tone\na\ttwo\nb\tthree\nc\tfour\n");
+  o.test = dir.file("test.tsv", "a\tone two\nb\tthree\nb\tfour\nb\tone\n");
+  auto tokenizer = word_tokenizer();
+  auto with_metric = context(3);
+  with_metric.metrics.push_back({"cohen_kappa", std::make_shared<lmforge::CohenKappa>(
+                                                    lmforge::NoOptions{}, lmforge::NoContext{})});
+  ClassificationTask task(o, with_metric);
+  task.prepare(tokenizer, true);
+  lmforge::Model model(std::make_shared<ToyBackbone>(tokenizer.vocabulary().size()),
+                       std::make_shared<ConstantHead>(3));
+  auto metrics = task.evaluate(model, "test");
+  // The constant model answers 'a' for every text: no agreement beyond chance.
+  REQUIRE(metrics.count("cohen_kappa") == 1);
+  CHECK(metrics.at("cohen_kappa") == Approx(0.0));
+  CHECK(metrics.at("accuracy") == Approx(0.25));
 }
 
 TEST_CASE("classification: labels.txt round trip", "[task][classification]") {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "config/config_node.h"
+#include "config/error_list.h"
 #include "config/suggest.h"
 #include "config/yaml_options.h"
 #include "lmforge/error.h"
@@ -402,4 +403,65 @@ TEST_CASE("suggest: closest match within a third of the word", "[config][suggest
   CHECK(lmforge::did_you_mean("zzzzzzzzz", names).empty());
   CHECK(lmforge::join_names({"a", "b", "c"}) == "a, b, c");
   CHECK(lmforge::join_names({}).empty());
+}
+
+TEST_CASE("options: every mistake of a mapping is reported at once, each at its place",
+          "[config][options]") {
+  YamlFile file(
+      "model:\n"
+      "  type: test\n"
+      "  hiden_size: 64\n"
+      "  dropout: 2\n"
+      "  sizes: [3, ten]\n"
+      "  pooling: avg\n"
+      "  inner: {depth: 0}\n");
+  try {
+    read<SampleOptions>(file);
+    FAIL("no error");
+  } catch (const lmforge::ErrorList& e) {
+    CHECK(e.code() == lmforge::ExitCode::kUsage);
+    const auto& lines = e.lines();
+    REQUIRE(lines.size() == 5);
+    // In file order: line 3 the misspelt key, then dropout, sizes, pooling and the nested depth.
+    CHECK_THAT(lines[0], Catch::StartsWith(file.at(3, 3)) && Catch::Contains("hiden_size") &&
+                             Catch::Contains("did you mean 'hidden_size'?"));
+    CHECK_THAT(lines[1], Catch::StartsWith(file.at(4, 12)) && Catch::Contains("between 0 and 1"));
+    // The element, not the list: got 'ten', not 'a list'.
+    CHECK_THAT(lines[2], Catch::StartsWith(file.at(5, 10)) && Catch::Contains("got 'ten'"));
+    CHECK_THAT(lines[3], Catch::StartsWith(file.at(6, 12)) && Catch::Contains("got 'avg'"));
+    CHECK_THAT(lines[4], Catch::Contains("depth") && Catch::Contains("greater than 0"));
+  }
+}
+
+TEST_CASE("options: a list field's constraint applies to each element", "[config][options]") {
+  struct Widths {
+    std::vector<std::int64_t> widths{3, 4, 5};
+    void visit(OptionVisitor& v) { v.field("widths", widths, "filter widths").positive(); }
+  };
+  YamlFile file("model: {widths: [3, 0, 5]}\n");
+  const std::string what = error_of<Widths>(file);
+  CHECK_THAT(what, Catch::Contains("model.widths[1]' must be greater than 0, got 0"));
+  YamlFile fine("model: {widths: [2, 6]}\n");
+  CHECK(read<Widths>(fine).widths == std::vector<std::int64_t>{2, 6});
+}
+
+TEST_CASE("options: check_options applies the declared ranges to a struct built in C++",
+          "[config][options]") {
+  SampleOptions o;
+  CHECK_NOTHROW(lmforge::check_options(o, "sample"));
+  o.dropout = 1.5;
+  try {
+    lmforge::check_options(o, "sample");
+    FAIL("no error");
+  } catch (const ConfigError& e) {
+    CHECK(e.place().empty());  // the recipe reader or `validate` adds the component's place
+    CHECK(std::string(e.what()) == "sample: dropout must be between 0 and 1, got 1.5");
+  }
+  o = {};
+  o.pooling = "median";
+  CHECK_THROWS_WITH(lmforge::check_options(o, "sample"),
+                    Catch::Contains("pooling must be one of mean, max, last, concat"));
+  o = {};
+  o.inner.depth = 0;
+  CHECK_THROWS_WITH(lmforge::check_options(o, "sample"), Catch::Contains("sample.inner: depth"));
 }

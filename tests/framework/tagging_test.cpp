@@ -1,8 +1,6 @@
 // The tagging task: reading CoNLL-style files, whole-token lookup (Korean included), the label
 // set, seeded sub-sampling, padded batches, metrics, resume state, labels.txt, and an LSTM +
 // tagger trained end to end that beats the per-word baseline on context-dependent tags.
-#include "tasks/tagging.h"
-
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -23,7 +21,9 @@
 #include "lmforge/registry.h"
 #include "lmforge/vocabulary.h"
 #include "models/lstm/lstm.h"
+#include "support/build_plugins.h"
 #include "support/temp_dir.h"
+#include "tasks/tagging/tagging_task.h"
 #include "text/char_tokenizer.h"
 #include "text/word_tokenizer.h"
 
@@ -358,9 +358,10 @@ TEST_CASE("tagging: labels.txt round trip", "[task][tagging]") {
   CHECK(data_error_place([&] { loaded.load_artifacts(bad.path.string()); }) == twice + ":3");
 }
 
-TEST_CASE("tagging is a registered built-in task", "[task][tagging]") {
-  lmforge::register_builtins();
-  CHECK(lmforge::Registry::instance().contains("task", "tagging"));
+TEST_CASE("tagging is a task plugin", "[task][tagging]") {
+  lmforge::test::load_build_plugins();
+  const auto& info = lmforge::Registry::instance().find("task", "tagging", "test");
+  CHECK(info.source.find("lmforge_tagging") != std::string::npos);
 }
 
 // --- sub-sampling and batches
@@ -528,6 +529,8 @@ TEST_CASE("tagging: metrics, baselines, summary and predict with a constant mode
   CHECK(tagged[1].tokens.empty());
   CHECK(tagged[1].probabilities.size(0) == 0);
   REQUIRE(tagged[2].probabilities.sizes().vec() == std::vector<std::int64_t>{5, 3});
+  CHECK(tagged[0].labels == std::vector<std::string>{"A", "A"});
+  CHECK(tagged[0].scores.size() == 2);
   for (const auto& t : tagged) {
     CHECK(torch::allclose(t.probabilities.sum(1), torch::ones({t.probabilities.size(0)})));
     CHECK((t.probabilities.argmax(1) == 0).all().item<bool>());

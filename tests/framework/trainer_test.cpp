@@ -13,7 +13,7 @@
 #include "recipe/run_recipe.h"
 #include "support/build_plugins.h"
 #include "support/temp_dir.h"
-#include "tasks/language_modeling.h"
+#include "tasks/language_modeling/language_modeling_task.h"
 #include "train/checkpoint.h"
 #include "train/interrupt.h"
 

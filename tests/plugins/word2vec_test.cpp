@@ -16,14 +16,17 @@
 #include <string>
 #include <vector>
 
+#include "config/yaml_options.h"
 #include "heads/hierarchical_softmax/hierarchical_softmax.h"
 #include "heads/negative_sampling/negative_sampling.h"
 #include "heads/softmax/softmax.h"
 #include "lmforge/error.h"
 #include "lmforge/model.h"
+#include "lmforge/registry.h"
 #include "models/cbow/cbow.h"
 #include "models/lstm/lstm.h"
 #include "models/skipgram/skipgram.h"
+#include "plugins/plugin_loader.h"
 #include "support/temp_dir.h"
 #include "tasks/word2vec/text_corpus.h"
 #include "tasks/word2vec/word2vec_task.h"
@@ -287,7 +290,6 @@ TEST_CASE("cbow and skipgram backbones: shapes, masking and word2vec's initialis
   lmforge::CbowBackbone cbow(cbow_options, context);
   CHECK(cbow.input_embedding().sizes() == torch::IntArrayRef({30, 10}));
   CHECK(cbow.input_embedding().abs().max().item<double>() <= 0.1);
-  CHECK(cbow.word2vec_mode() == lmforge::Word2VecMode::kCbow);
   torch::Tensor tokens = torch::tensor({{4, 5, 6, 7}, {8, 9, 0, 0}});
   torch::Tensor mask = tokens != 0;
   auto out = cbow.forward(lmforge::BackboneInput{tokens, mask, {}});
@@ -300,10 +302,82 @@ TEST_CASE("cbow and skipgram backbones: shapes, masking and word2vec's initialis
   lmforge::SkipGramOptions sg_options;
   sg_options.dim = 10;
   lmforge::SkipGramBackbone skipgram(sg_options, context);
-  CHECK(skipgram.word2vec_mode() == lmforge::Word2VecMode::kSkipGram);
   auto sg = skipgram.forward(lmforge::BackboneInput{tokens, {}, {}});
   CHECK(sg.sequence.sizes() == torch::IntArrayRef({2, 4, 10}));
   CHECK(torch::equal(sg.sequence[0][1], skipgram.input_embedding()[5]));
+}
+
+namespace {
+
+// Records what a backbone's pass asks the head to score, and updates nothing.
+class RecordingHead : public lmforge::Word2VecHead {
+ public:
+  explicit RecordingHead(std::int64_t dim) : dim_(dim) {}
+  void prepare(const std::vector<std::int64_t>&) override {}
+  float update(const float* hidden, std::int64_t target, float, float*,
+               lmforge::Word2VecRng&) override {
+    calls.push_back({std::vector<float>(hidden, hidden + dim_), target});
+    return 1.0f;
+  }
+  std::vector<std::pair<std::vector<float>, std::int64_t>> calls;
+
+ private:
+  std::int64_t dim_;
+};
+
+std::vector<float> row_of(const torch::Tensor& table, std::int64_t id) {
+  auto row = table[id].contiguous();
+  return {row.data_ptr<float>(), row.data_ptr<float>() + row.numel()};
+}
+
+}  // namespace
+
+TEST_CASE("cbow and skipgram backbones say how a window becomes what the head scores",
+          "[word2vec]") {
+  lmforge::BackboneContext context;
+  context.vocab_size = 10;
+  const std::int64_t dim = 4;
+  std::vector<float> hidden(dim), update(dim);
+  const std::int32_t ids[] = {4, 5, 6};
+  const lmforge::Word2VecSentence sentence{ids, 3, 0.1f};
+  lmforge::Word2VecRng rng(1);
+
+  lmforge::CbowOptions cbow_options;
+  cbow_options.dim = dim;
+  lmforge::CbowBackbone cbow(cbow_options, context);
+  torch::Tensor table = cbow.input_embedding().detach();
+  RecordingHead cbow_head(dim);
+  // A window of 1: every centre word sees its direct neighbours.
+  lmforge::Word2VecRows rows{table.data_ptr<float>(), dim,          1, &cbow_head,
+                             hidden.data(),           update.data()};
+  lmforge::Word2VecLoss loss;
+  cbow.train_sentence(rows, sentence, rng, loss);
+  REQUIRE(cbow_head.calls.size() == 3);
+  CHECK(loss.updates == 3);
+  CHECK(loss.loss == Approx(3.0));
+  CHECK(cbow_head.calls[0].first == row_of(table, 5));
+  CHECK(cbow_head.calls[0].second == 4);
+  auto mean = (table[4] + table[6]) / 2;
+  CHECK(torch::allclose(torch::tensor(cbow_head.calls[1].first), mean));
+  CHECK(cbow_head.calls[1].second == 5);
+  CHECK(cbow_head.calls[2].second == 6);
+
+  lmforge::SkipGramOptions sg_options;
+  sg_options.dim = dim;
+  lmforge::SkipGramBackbone skipgram(sg_options, context);
+  torch::Tensor sg_table = skipgram.input_embedding().detach();
+  RecordingHead sg_head(dim);
+  rows.input = sg_table.data_ptr<float>();
+  rows.head = &sg_head;
+  lmforge::Word2VecLoss sg_loss;
+  skipgram.train_sentence(rows, sentence, rng, sg_loss);
+  // Each context word predicts the centre: (5 -> 4), (4 -> 5), (6 -> 5), (5 -> 6).
+  REQUIRE(sg_head.calls.size() == 4);
+  const std::pair<std::int64_t, std::int64_t> expected[] = {{5, 4}, {4, 5}, {6, 5}, {5, 6}};
+  for (std::size_t k = 0; k < 4; ++k) {
+    CHECK(sg_head.calls[k].first == row_of(sg_table, expected[k].first));
+    CHECK(sg_head.calls[k].second == expected[k].second);
+  }
 }
 
 TEST_CASE("the text stream read in steps gives every line once", "[word2vec]") {
@@ -456,6 +530,66 @@ TEST_CASE("training finds planted synonyms: CBOW with the full softmax", "[word2
   Trained t = train<lmforge::CbowBackbone, SoftmaxHead>(path, planted_options(path),
                                                         lmforge::SoftmaxHeadOptions{}, dir.path);
   CHECK(mutual_pairs(t) == 20);
+}
+
+TEST_CASE("a new word2vec backbone is one plugin: position-weighted CBOW from its own library",
+          "[word2vec]") {
+  // tests/plugins/weighted_cbow: built as a separate shared library, registered through the
+  // loader, trained by the unchanged word2vec task.
+  lmforge::PluginLoader::instance().load_file(
+      (fs::path(LMFORGE_TEST_PLUGIN_DIR) / "test_plugin_weighted_cbow.so").string());
+  TempDir dir;
+  const std::string path = dir.file("planted.txt", planted_corpus(15000, 4));
+  auto options = planted_options(path);
+  auto tok = tokenizer();
+  Word2VecTask task(options, task_context(dir.path));
+  task.prepare(tok, true);
+  YAML::Node node = YAML::Load("{type: weighted_cbow, dim: 24}");
+  lmforge::YamlOptionReader reader(lmforge::ConfigNode(node, "test", "backbone"), "backbone");
+  torch::manual_seed(2);
+  auto backbone = lmforge::Registry::instance().make_backbone(
+      "weighted_cbow", reader, lmforge::BackboneContext{tok.vocabulary().size(), 0}, "test");
+  auto head = std::make_shared<NegativeSamplingHead>(lmforge::NegativeSamplingOptions{},
+                                                     head_context(24, task.num_outputs()));
+  lmforge::Model model(backbone, head);
+  Trained t{tok.vocabulary(), {}, {}, 0};
+  for (std::int64_t epoch = 0; epoch < options.epochs; ++epoch) {
+    task.start_epoch(epoch);
+    for (std::int64_t step = 0; step < task.steps_per_epoch(); ++step) {
+      auto result = task.train_step(model, step);
+      CHECK(result.updated);
+      t.losses.push_back(result.loss.item<double>());
+    }
+  }
+  t.vectors = backbone->input_embedding().detach().clone();
+  CHECK(t.losses.back() < t.losses.front());
+  CHECK(mutual_pairs(t) >= 18);
+
+  // Its pass weights the context by distance: with a window of 2 the centre of five words sees
+  // (r1 + r3) * 1/3 + (r0 + r4) * 1/6.
+  auto* w2v_backbone = dynamic_cast<lmforge::Word2VecBackbone*>(backbone.get());
+  REQUIRE(w2v_backbone != nullptr);
+  torch::Tensor table = backbone->input_embedding().detach();
+  const std::int64_t dim = 24;
+  std::vector<float> hidden(dim), update(dim);
+  RecordingHead recorder(dim);
+  const std::int32_t ids[] = {4, 5, 6, 7, 8};
+  lmforge::Word2VecRows rows{table.data_ptr<float>(), dim,          2, &recorder,
+                             hidden.data(),           update.data()};
+  lmforge::Word2VecLoss loss;
+  // Draw until the centre word got the full window of 2 (the reach is drawn per word).
+  for (std::uint64_t seed = 0; seed < 64; ++seed) {
+    recorder.calls.clear();
+    lmforge::Word2VecRng rng(seed);
+    w2v_backbone->train_sentence(rows, {ids, 5, 0.0f}, rng, loss);
+    auto expected = (table[5] + table[7]) / 3 + (table[4] + table[8]) / 6;
+    if (recorder.calls.size() == 5 &&
+        torch::allclose(torch::tensor(recorder.calls[2].first), expected, 1e-5, 1e-6)) {
+      SUCCEED("distance-weighted hidden vector for the centre word");
+      return;
+    }
+  }
+  FAIL("no draw gave the centre word its distance-weighted window");
 }
 
 TEST_CASE("one worker thread makes a run reproducible", "[word2vec]") {

@@ -161,9 +161,15 @@ TEST_CASE("cli: a misspelt recipe option is one line naming file:line:col, exit 
   auto r = run_cli({"validate", plugin_typo}, dir.str("plugin_typo"));
   INFO(r.err);
   CHECK(r.code == 2);
-  REQUIRE(lines_of(r.err).size() == 1);
-  CHECK_THAT(r.err, Catch::Contains(plugin_typo + ":5:28"));
-  CHECK_THAT(r.err, Catch::Contains("did you mean 'hidden_size'?"));
+  // Both of its mistakes at once, in recipe order (the missing file on line 4, the plugin option
+  // on line 5), then a count.
+  auto plugin_lines = lines_of(r.err);
+  REQUIRE(plugin_lines.size() == 3);
+  CHECK_THAT(plugin_lines[0], Catch::Contains(plugin_typo + ":4:") &&
+                                  Catch::Contains("/nonexistent.txt"));
+  CHECK_THAT(plugin_lines[1], Catch::Contains(plugin_typo + ":5:28") &&
+                                  Catch::Contains("did you mean 'hidden_size'?"));
+  CHECK(plugin_lines[2] == "lmforge: 2 errors");
 
   std::string missing = dir.file("missing.yaml",
                                  "name: typo3\n"
@@ -188,6 +194,47 @@ TEST_CASE("cli: a misspelt recipe option is one line naming file:line:col, exit 
   CHECK(lines_of(override_typo.err).size() == 1);
 }
 
+TEST_CASE("cli: a recipe with three independent mistakes prints three located errors in one run",
+          "[cli][e2e]") {
+  TempDir dir;
+  std::string data = dir.file("train.txt", "a b c\n");
+  std::string recipe = dir.file("three.yaml",
+                                "name: three\n"
+                                "stages:\n"
+                                "  - name: s\n"
+                                "    task: {type: language_modeling, train: " +
+                                    data +
+                                    ", bptt: abc}\n"
+                                    "    backbone: {type: lstm, hidden_sise: 8, layers: 0}\n"
+                                    "    head: {type: lm}\n"
+                                    "    train: {epochs: 1, metrics: [kappa]}\n");
+  for (const char* command : {"validate", "run"}) {
+    auto r = run_cli({command, recipe, "--out", dir.str("out")}, dir.str(command));
+    INFO(command << " stderr: " << r.err);
+    CHECK(r.code == 2);
+    auto lines = lines_of(r.err);
+    REQUIRE(lines.size() == 5);
+    // Each at its own file:line:col, in recipe order (the metric at its stage's place).
+    CHECK_THAT(lines[0], Catch::Contains(recipe + ":3:") &&
+                             Catch::Contains("unknown metric 'kappa'") &&
+                             Catch::Contains("cohen_kappa"));
+    CHECK_THAT(lines[1], Catch::Contains(recipe + ":4:") && Catch::Contains("bptt") &&
+                             Catch::Contains("got 'abc'"));
+    CHECK_THAT(lines[2], Catch::Contains(recipe + ":5:") && Catch::Contains("hidden_sise") &&
+                             Catch::Contains("did you mean 'hidden_size'?"));
+    CHECK_THAT(lines[3], Catch::Contains(recipe + ":5:") && Catch::Contains("layers") &&
+                             Catch::Contains("greater than 0"));
+    CHECK(lines[4] == "lmforge: 4 errors");
+    CHECK_FALSE(fs::exists(dir.path / "out" / "three"));
+  }
+  // A top-level typo lists `stages` among the known keys and suggests it.
+  std::string top = dir.file("top.yaml", "name: top\nstagse: []\n");
+  auto t = run_cli({"validate", top}, dir.str("top"));
+  CHECK(t.code == 2);
+  CHECK_THAT(t.err, Catch::Contains("unknown option 'stagse'") &&
+                        Catch::Contains("did you mean 'stages'?"));
+}
+
 TEST_CASE("cli: plugins lists the lstm backbone and the lm head from their own files",
           "[cli][e2e]") {
   TempDir dir;
@@ -208,7 +255,12 @@ TEST_CASE("cli: plugins lists the lstm backbone and the lm head from their own f
   CHECK_THAT(from["head lm"], Catch::EndsWith(".so"));
   CHECK(from["backbone lstm"] != from["head lm"]);
   CHECK(from["tokenizer word"] == "built-in");
-  CHECK(from["task language_modeling"] == "built-in");
+  // Tasks are plugins like backbones and heads; metrics too.
+  CHECK(from["task language_modeling"] == "lmforge_language_modeling.so");
+  CHECK(from["task classification"] == "lmforge_classification.so");
+  CHECK(from["metric cohen_kappa"] == "lmforge_cohen_kappa.so");
+  // The recipe's own sections are documented beside the components.
+  CHECK(from["recipe train"] == "built-in");
   // Columns fit their longest entry: every summary starts where the header's SUMMARY does, after
   // at least one space.
   const auto rows = lines_of(r.out);
@@ -232,6 +284,20 @@ TEST_CASE("cli: plugins lists the lstm backbone and the lm head from their own f
   auto unknown = run_cli({"plugins", "--describe", "lstn"}, dir.str("describe_typo"));
   CHECK(unknown.code == 2);
   CHECK_THAT(unknown.err, Catch::Contains("did you mean 'lstm'?"));
+  // One name for the schedule kind everywhere, and a wrong kind is named as such.
+  auto schedule = run_cli({"plugins", "--describe", "cosine", "--kind", "schedule"},
+                          dir.str("describe_schedule"));
+  CHECK(schedule.code == 0);
+  CHECK_THAT(schedule.out, Catch::Contains("schedule 'cosine'"));
+  auto wrong_kind = run_cli({"plugins", "--describe", "cosine", "--kind", "backbone"},
+                            dir.str("describe_kind"));
+  CHECK(wrong_kind.code == 2);
+  CHECK_THAT(wrong_kind.err, Catch::Contains("'cosine' is a schedule, not a backbone") &&
+                                 Catch::Contains("--kind schedule"));
+  auto train = run_cli({"plugins", "--describe", "train"}, dir.str("describe_train"));
+  CHECK(train.code == 0);
+  CHECK_THAT(train.out, Catch::Contains("recipe 'train'") && Catch::Contains("batch_size") &&
+                            Catch::Contains("metrics"));
 
   // A plugin directory with a broken plugin in it: one line, exit 3.
   auto broken = run_cli({"plugins", "--plugin-path",

@@ -15,7 +15,8 @@
 #       the CLI refuses each with one line naming the file and the reason.
 #   sdk_test.sh templates SOURCE_DIR BINARY_DIR WORK_BASE
 #       the other kinds, `lmforge new plugin --kind head` and `--kind task`: each project builds,
-#       its Catch2 test passes and its recipe trains, all without edits.
+#       its Catch2 test passes and its recipe trains, all without edits; and tests/sdk/hashtag_task,
+#       a task plugin on the SDK's LabelledTask, builds, trains and predicts (`lmforge predict`).
 #
 # Each run works in a fresh folder under WORK_BASE, removed when every check passed and kept for a
 # look when one failed. Prints one PASS or FAIL line per check; exits non-zero on the first failure.
@@ -213,11 +214,19 @@ if [[ $mode == templates ]]; then
       fail "configuring my_$kind against the installed SDK"
     }
   done
-  # Within one project make builds the plugin before its test; two projects side by side keep
-  # both cores busy.
+  # A task plugin on the SDK's LabelledTask (tests/sdk/hashtag_task), built the same way.
+  cp -r "$src/tests/sdk/hashtag_task" "$work/hashtag_task"
+  cmake -S "$work/hashtag_task" -B "$work/hashtag_task/build" -DCMAKE_PREFIX_PATH="$prefix" \
+    >"$work/hashtag_task.configure.log" 2>&1 || {
+    show "$work/hashtag_task.configure.log"
+    fail "configuring tests/sdk/hashtag_task against the installed SDK"
+  }
+  # Within one project make builds the plugin before its test; projects side by side keep both
+  # cores busy.
   for kind in "${kinds[@]}"; do
     cmake --build "$work/my_$kind/build" >"$work/my_$kind.build.log" 2>&1 &
   done
+  cmake --build "$work/hashtag_task/build" >"$work/hashtag_task.build.log" 2>&1 &
   wait
   for kind in "${kinds[@]}"; do
     [[ -f $work/my_$kind/build/my_$kind.so && -x $work/my_$kind/build/my_${kind}_test ]] || {
@@ -239,6 +248,40 @@ if [[ $mode == templates ]]; then
     [[ $metrics == *'"accuracy"'* ]] || fail "no test metrics after running my_$kind/recipe.yaml"
     pass "--kind $kind: its recipe trains (test $(grep -o '"accuracy": [0-9.]*' <<<"$metrics"))"
   done
+
+  # The out-of-tree task trains, then `lmforge predict` labels new texts through Task::predict.
+  [[ -f $work/hashtag_task/build/hashtag_task.so ]] || {
+    show "$work/hashtag_task.build.log"
+    fail "building tests/sdk/hashtag_task against the installed SDK"
+  }
+  pass "an out-of-tree task plugin on LabelledTask builds against the installed SDK"
+  mkdir -p "$work/hashtag_task/data"
+  RANDOM=7
+  good=(great wonderful superb moving) bad=(awful boring dull clumsy)
+  for split in train:400 test:100; do
+    for ((i = 0; i < ${split#*:}; i++)); do
+      if ((RANDOM % 2)); then
+        echo "the film was ${good[RANDOM % 4]} and ${good[RANDOM % 4]} #pos"
+      else
+        echo "the film was ${bad[RANDOM % 4]} and ${bad[RANDOM % 4]} #neg"
+      fi
+    done >"$work/hashtag_task/data/${split%:*}.txt"
+  done
+  (cd "$work/hashtag_task" && "$cli" run recipe.yaml --plugin-path build --out runs) \
+    >"$work/hashtag_task.run.log" 2>&1 || {
+    show "$work/hashtag_task.run.log"
+    fail "lmforge run hashtag_task/recipe.yaml --plugin-path hashtag_task/build"
+  }
+  accuracy=$(grep '"split": "test"' "$work/hashtag_task/runs/hashtag/classify/metrics.jsonl" |
+    grep -o '"accuracy": [0-9.]*' | tail -n 1)
+  [[ ${accuracy#*: } == 1* || ${accuracy#*: } == 0.9* ]] ||
+    fail "the hashtag task should separate its two vocabularies (test $accuracy)"
+  pass "the out-of-tree task trains (test $accuracy)"
+  capture "$cli" predict "$work/hashtag_task/runs/hashtag" --plugin-path "$work/hashtag_task/build" \
+    --text "the film was superb and moving" --text "the film was dull and awful"
+  [[ $rc == 0 && $(sed -n 1p <<<"$out") == pos$'\t'* && $(sed -n 2p <<<"$out") == neg$'\t'* ]] ||
+    fail "lmforge predict with the out-of-tree task (exit $rc): $out"
+  pass "lmforge predict labels texts with the out-of-tree task: $(tr '\t\n' ' |' <<<"$out")"
   done_ok
 fi
 

@@ -1,5 +1,11 @@
 #pragma once
 // A head maps a backbone's features to logits and a loss. Heads are what a user swaps.
+//
+// Writing one: `using Options = MyOptions;`, a constructor `MyHead(const Options&, const
+// HeadContext&)`, and `reg.head<MyHead>("my_head", "one line")` in LMFORGE_PLUGIN. A pooled head
+// (one answer per text, for classification) reduces Features::sequence over T using its mask and
+// returns [B,num_outputs]; a per-token head (lm, tagger) returns [B,T,num_outputs]. Tasks check the
+// shape and name the head they need when it does not fit.
 #include <torch/nn/module.h>
 #include <torch/types.h>
 

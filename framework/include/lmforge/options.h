@@ -65,6 +65,18 @@ class LMFORGE_API OptionVisitor {
                                 const char* help) = 0;
 };
 
+/// Checks the current values of an options struct against the constraints its `visit` declares
+/// (positive, non_negative, range, choice) and throws ConfigError ("WHAT: option ...", no place:
+/// the recipe reader or `lmforge validate` adds the component's) naming the first that fails.
+/// For a component built in C++ without a recipe: the recipe reader already checks the same
+/// declarations, with the recipe's file:line:col, so a constructor never repeats them by hand.
+LMFORGE_API void check_declared(const std::function<void(OptionVisitor&)>& visit,
+                                const std::string& what);
+template <class Options>
+void check_options(Options options, const std::string& what) {
+  check_declared([&](OptionVisitor& v) { options.visit(v); }, what);
+}
+
 /// Options for components that take none.
 struct NoOptions {
   void visit(OptionVisitor&) {}

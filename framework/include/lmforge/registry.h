@@ -20,6 +20,7 @@ class Head;
 class Task;
 class Tokenizer;
 class Schedule;
+class Metric;
 struct BackboneContext;
 struct HeadContext;
 struct TaskContext;
@@ -49,71 +50,143 @@ Options parse_options(OptionReader& reader) {
 
 /// What `lmforge plugins` prints for one component.
 struct ComponentInfo {
-  std::string kind;     ///< "backbone", "head", ...
-  std::string name;     ///< the recipe's `type:`
-  std::string summary;  ///< one line
-  std::string source;   ///< plugin file, or "built-in"
+  std::string kind;                              ///< "backbone", "head", ...
+  std::string name;                              ///< the recipe's `type:`
+  std::string summary;                           ///< one line
+  std::string source;                            ///< plugin file, or "built-in"
   std::function<void(OptionVisitor&)> describe;  ///< visits a default-constructed options struct
 };
 
 template <class Product, class Context>
 using Factory = std::function<std::shared_ptr<Product>(OptionReader&, const Context&)>;
 
+/// What a kind of component is made from. One specialisation per kind (LLVM's Registry<T> is the
+/// model): adding a kind is one specialisation, and every kind is added, made, listed and
+/// documented by the same code.
+template <class Product>
+struct ComponentKind;
+template <>
+struct ComponentKind<Backbone> {
+  using Context = BackboneContext;
+  static constexpr const char* kName = "backbone";
+};
+template <>
+struct ComponentKind<Head> {
+  using Context = HeadContext;
+  static constexpr const char* kName = "head";
+};
+template <>
+struct ComponentKind<Task> {
+  using Context = TaskContext;
+  static constexpr const char* kName = "task";
+};
+template <>
+struct ComponentKind<Tokenizer> {
+  using Context = NoContext;
+  static constexpr const char* kName = "tokenizer";
+};
+template <>
+struct ComponentKind<torch::optim::Optimizer> {
+  using Context = OptimizerContext;
+  static constexpr const char* kName = "optimizer";
+};
+template <>
+struct ComponentKind<Schedule> {
+  using Context = ScheduleContext;
+  static constexpr const char* kName = "schedule";
+};
+template <>
+struct ComponentKind<Metric> {
+  using Context = NoContext;
+  static constexpr const char* kName = "metric";
+};
+
 class LMFORGE_API Registry {
  public:
   /// The process-wide registry.
   static Registry& instance();
 
+  /// Registers `T` (with `using Options = ...;` and a constructor `T(const Options&, const
+  /// Context&)`) as the `Product` named `name`.
+  template <class Product, class T>
+  void add(const std::string& name, const std::string& summary) {
+    using Context = typename ComponentKind<Product>::Context;
+    Factory<Product, Context> factory = [](OptionReader& reader, const Context& context) {
+      return std::shared_ptr<Product>(
+          std::make_shared<T>(parse_options<typename T::Options>(reader), context));
+    };
+    add_entry(info<T>(ComponentKind<Product>::kName, name, summary),
+              std::make_shared<Factory<Product, Context>>(std::move(factory)));
+  }
+  /// Builds the `Product` named `name`; throws ConfigError at `place` for an unknown name, with
+  /// the known names and a suggestion.
+  template <class Product>
+  std::shared_ptr<Product> make(const std::string& name, OptionReader& options,
+                                const typename ComponentKind<Product>::Context& context,
+                                const std::string& place) const {
+    using Context = typename ComponentKind<Product>::Context;
+    const auto& factory = factory_of(ComponentKind<Product>::kName, name, place);
+    return (*std::static_pointer_cast<Factory<Product, Context>>(factory))(options, context);
+  }
+
+  // The names plugins use: reg.backbone<LstmBackbone>("lstm", "word-level LSTM").
   template <class T>
   void backbone(const std::string& name, const std::string& summary) {
-    add_backbone(info<T>("backbone", name, summary), make_factory<Backbone, BackboneContext, T>());
+    add<Backbone, T>(name, summary);
   }
   template <class T>
   void head(const std::string& name, const std::string& summary) {
-    add_head(info<T>("head", name, summary), make_factory<Head, HeadContext, T>());
+    add<Head, T>(name, summary);
   }
   template <class T>
   void task(const std::string& name, const std::string& summary) {
-    add_task(info<T>("task", name, summary), make_factory<Task, TaskContext, T>());
+    add<Task, T>(name, summary);
   }
   template <class T>
   void tokenizer(const std::string& name, const std::string& summary) {
-    add_tokenizer(info<T>("tokenizer", name, summary), make_factory<Tokenizer, NoContext, T>());
+    add<Tokenizer, T>(name, summary);
   }
   template <class T>
   void optimizer(const std::string& name, const std::string& summary) {
-    add_optimizer(info<T>("optimizer", name, summary),
-                  make_factory<torch::optim::Optimizer, OptimizerContext, T>());
+    add<torch::optim::Optimizer, T>(name, summary);
   }
   template <class T>
   void schedule(const std::string& name, const std::string& summary) {
-    add_schedule(info<T>("scheduler", name, summary),
-                 make_factory<Schedule, ScheduleContext, T>());
+    add<Schedule, T>(name, summary);
+  }
+  template <class T>
+  void metric(const std::string& name, const std::string& summary) {
+    add<Metric, T>(name, summary);
   }
 
-  void add_backbone(ComponentInfo info, Factory<Backbone, BackboneContext> factory);
-  void add_head(ComponentInfo info, Factory<Head, HeadContext> factory);
-  void add_task(ComponentInfo info, Factory<Task, TaskContext> factory);
-  void add_tokenizer(ComponentInfo info, Factory<Tokenizer, NoContext> factory);
-  void add_optimizer(ComponentInfo info, Factory<torch::optim::Optimizer, OptimizerContext> factory);
-  void add_schedule(ComponentInfo info, Factory<Schedule, ScheduleContext> factory);
-
-  /// Throws ConfigError at `place` for an unknown name, with the known names and a suggestion.
   std::shared_ptr<Backbone> make_backbone(const std::string& name, OptionReader& options,
                                           const BackboneContext& context,
-                                          const std::string& place) const;
+                                          const std::string& place) const {
+    return make<Backbone>(name, options, context, place);
+  }
   std::shared_ptr<Head> make_head(const std::string& name, OptionReader& options,
-                                  const HeadContext& context, const std::string& place) const;
+                                  const HeadContext& context, const std::string& place) const {
+    return make<Head>(name, options, context, place);
+  }
   std::shared_ptr<Task> make_task(const std::string& name, OptionReader& options,
-                                  const TaskContext& context, const std::string& place) const;
+                                  const TaskContext& context, const std::string& place) const {
+    return make<Task>(name, options, context, place);
+  }
   std::shared_ptr<Tokenizer> make_tokenizer(const std::string& name, OptionReader& options,
-                                            const std::string& place) const;
-  std::shared_ptr<torch::optim::Optimizer> make_optimizer(const std::string& name, OptionReader& options,
-                                                  const OptimizerContext& context,
-                                                  const std::string& place) const;
+                                            const std::string& place) const {
+    return make<Tokenizer>(name, options, NoContext{}, place);
+  }
+  std::shared_ptr<torch::optim::Optimizer> make_optimizer(const std::string& name,
+                                                          OptionReader& options,
+                                                          const OptimizerContext& context,
+                                                          const std::string& place) const {
+    return make<torch::optim::Optimizer>(name, options, context, place);
+  }
   std::shared_ptr<Schedule> make_schedule(const std::string& name, OptionReader& options,
                                           const ScheduleContext& context,
-                                          const std::string& place) const;
+                                          const std::string& place) const {
+    return make<Schedule>(name, options, context, place);
+  }
 
   /// Every registered component, sorted by kind then name.
   std::vector<ComponentInfo> components() const;
@@ -128,15 +201,22 @@ class LMFORGE_API Registry {
   /// Removes every entry that came from `source` (used when a plugin's registration throws).
   void remove_source(const std::string& source);
 
+  /// Adds one entry; `factory` holds a Factory<Product, Context> of the entry's kind. Throws
+  /// PluginError when the kind already has the name.
+  void add_entry(ComponentInfo info, std::shared_ptr<void> factory);
+
  private:
   Registry() = default;
   struct Entry {
     ComponentInfo info;
     std::shared_ptr<void> factory;  // Factory<Product, Context> for the entry's kind
   };
-  void add(ComponentInfo info, std::shared_ptr<void> factory);
   const Entry& lookup(const std::string& kind, const std::string& name,
                       const std::string& place) const;
+  const std::shared_ptr<void>& factory_of(const std::string& kind, const std::string& name,
+                                          const std::string& place) const {
+    return lookup(kind, name, place).factory;
+  }
 
   template <class T>
   ComponentInfo info(const char* kind, const std::string& name, const std::string& summary) {
@@ -144,12 +224,6 @@ class LMFORGE_API Registry {
                            typename T::Options defaults;
                            defaults.visit(v);
                          }};
-  }
-  template <class Product, class Context, class T>
-  static Factory<Product, Context> make_factory() {
-    return [](OptionReader& reader, const Context& context) -> std::shared_ptr<Product> {
-      return std::make_shared<T>(parse_options<typename T::Options>(reader), context);
-    };
   }
 
   std::map<std::string, std::map<std::string, Entry>> entries_;  // kind -> name -> entry

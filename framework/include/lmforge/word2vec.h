@@ -4,10 +4,13 @@
 // Autograd is the wrong shape for word2vec: one example touches a handful of 100-float rows, so
 // building a graph per example costs far more than the arithmetic. The word2vec task therefore
 // runs word2vec.c's loop itself, on raw float rows shared by all threads (Hogwild), and asks the
-// model for two small things through the interfaces below: the backbone says how the hidden
-// vector is formed (CBOW: mean of the context rows; skip-gram: one context row), and the head
-// applies its fused update for one (hidden vector, target word) pair. Both remain ordinary
-// modules with an autograd forward, so they also work (slowly) anywhere a backbone or head does.
+// model for two small things through the interfaces below: the backbone runs the pass over one
+// sentence -- how each centre word's context becomes the vector(s) the head scores (CBOW: the
+// mean of the context rows; skip-gram: each context row; a new backbone: whatever it likes) --
+// and the head applies its fused update for one (hidden vector, target word) pair. A new
+// word2vec-style backbone is therefore one plugin, with no change to the task or the SDK. Both
+// remain ordinary modules with an autograd forward, so they also work (slowly) anywhere a backbone
+// or head does.
 //
 // The interfaces' key functions live in liblmforge, so their typeinfo exists once and
 // `dynamic_cast<Word2VecHead*>(&model.head())` works across plugins.
@@ -21,12 +24,6 @@
 #include "lmforge/export.h"
 
 namespace lmforge {
-
-/// How a word2vec backbone forms the hidden vector the head scores.
-enum class Word2VecMode {
-  kCbow,      ///< mean of the context words' rows predicts the centre word
-  kSkipGram,  ///< each context word's row predicts the centre word (word2vec.c's formulation)
-};
 
 /// splitmix64: one multiply-xorshift chain per draw, statistically sound and cheap enough to
 /// draw negative samples and subsampling decisions inline. Each thread owns one.
@@ -48,12 +45,43 @@ class Word2VecRng {
   std::uint64_t state_;
 };
 
+class Word2VecHead;
+
+/// One sentence of a fused pass: vocabulary ids (subsampled, specials removed) and the learning
+/// rate for all its updates.
+struct Word2VecSentence {
+  const std::int32_t* ids;
+  std::int64_t length;
+  float lr;
+};
+
+/// What a pass writes to: the input table and the head, and the worker's scratch rows.
+struct Word2VecRows {
+  float* input;  ///< [V,dim] input embedding rows, shared by all threads (Hogwild)
+  std::int64_t dim;
+  std::int64_t window;  ///< the task's maximum window; each centre word draws 1..window
+  Word2VecHead* head;
+  float* hidden;         ///< [dim] scratch for the vector the head scores
+  float* hidden_update;  ///< [dim] scratch the head adds -lr * d(loss)/d(hidden) to
+};
+
+/// Loss summed over a pass's updates, for the task's log.
+struct Word2VecLoss {
+  double loss = 0;
+  std::int64_t updates = 0;
+};
+
 /// A backbone whose input embedding the word2vec task trains directly. The table is
 /// `input_embedding()`: [V,D] float, contiguous, on the CPU.
 class LMFORGE_API Word2VecBackbone {
  public:
   virtual ~Word2VecBackbone();
-  virtual Word2VecMode word2vec_mode() const = 0;
+  /// Trains on one sentence: for each centre word, draws its window (1..rows.window words each
+  /// side, from `rng`), forms the vector(s) that predict it from the context rows, calls
+  /// `rows.head->update` for each and applies the returned update to the rows it came from.
+  /// Called concurrently from several threads on different sentences.
+  virtual void train_sentence(const Word2VecRows& rows, const Word2VecSentence& sentence,
+                              Word2VecRng& rng, Word2VecLoss& loss) const = 0;
 };
 
 /// A head with a fused per-example update on raw float rows.
@@ -172,6 +200,54 @@ LMFORGE_WORD2VEC_INLINE void scale(float alpha, float* y, std::int64_t n) {
 
 LMFORGE_WORD2VEC_INLINE void zero(float* y, std::int64_t n) {
   for (std::int64_t i = 0; i < n; ++i) y[i] = 0.0f;
+}
+
+/// The window around centre word `i`: word2vec.c's reduced window, 1..rows.window words on each
+/// side drawn from `rng`, clipped to the sentence; [lo, hi) includes the centre.
+struct Window {
+  std::int64_t lo;
+  std::int64_t hi;
+};
+LMFORGE_WORD2VEC_INLINE Window draw_window(const Word2VecRows& rows, const Word2VecSentence& s,
+                                           std::int64_t i, Word2VecRng& rng) {
+  const std::int64_t reach = rows.window - rng.below(static_cast<std::uint32_t>(rows.window));
+  return {i - reach > 0 ? i - reach : 0, i + reach + 1 < s.length ? i + reach + 1 : s.length};
+}
+
+/// Requests the input row of the word that enters the window at the next position: rows of rare
+/// words are not in cache, and by the time the window reaches it the row has arrived.
+LMFORGE_WORD2VEC_INLINE void prefetch_ahead(const Word2VecRows& rows, const Word2VecSentence& s,
+                                            std::int64_t i) {
+  const std::int64_t ahead = i + rows.window + 1;
+  if (ahead >= s.length) return;
+  const char* row = reinterpret_cast<const char*>(rows.input + s.ids[ahead] * rows.dim);
+  for (std::int64_t byte = 0; byte < rows.dim * 4; byte += 64) __builtin_prefetch(row + byte, 1);
+  __builtin_prefetch(row + rows.dim * 4 - 1, 1);
+}
+
+/// Runs a backbone's sentence pass compiled for AVX2+FMA where the CPU has it, else as is. `Pass`
+/// is a function object whose call operator is LMFORGE_WORD2VEC_INLINE, so each copy of it takes
+/// on the instruction set of the function it is inlined into.
+template <class Pass>
+LMFORGE_WORD2VEC_AVX2 void run_pass_avx2(const Pass& pass, const Word2VecRows& rows,
+                                         const Word2VecSentence& s, Word2VecRng& rng,
+                                         Word2VecLoss& loss) {
+  pass(rows, s, rng, loss);
+}
+template <class Pass>
+void run_pass_generic(const Pass& pass, const Word2VecRows& rows, const Word2VecSentence& s,
+                      Word2VecRng& rng, Word2VecLoss& loss) {
+  pass(rows, s, rng, loss);
+}
+template <class Pass>
+void run_pass(const Pass& pass, const Word2VecRows& rows, const Word2VecSentence& s,
+              Word2VecRng& rng, Word2VecLoss& loss) {
+  static const bool avx2 = cpu_has_avx2();
+  if (avx2) {
+    run_pass_avx2(pass, rows, s, rng, loss);
+  } else {
+    run_pass_generic(pass, rows, s, rng, loss);
+  }
 }
 
 }  // namespace word2vec

@@ -6,6 +6,7 @@
 #include <set>
 #include <sstream>
 
+#include "config/error_list.h"
 #include "config/suggest.h"
 #include "lmforge/error.h"
 
@@ -19,50 +20,60 @@ std::string scalar_text(const YAML::Node& node) {
   return "nothing";
 }
 
-/// Runs after a field is read; checks constraints against the value already stored.
+/// Runs after a field is read; checks constraints against the values already stored (one for a
+/// number, each element for a list of numbers), recording each violation.
 class ReadCheck : public FieldCheck {
  public:
-  void bind(std::string place, std::string key, const double* number, bool present) {
+  explicit ReadCheck(ErrorCollector& errors) : errors_(errors) {}
+  void bind(std::string place, std::string key, std::vector<double> numbers, bool is_list,
+            bool present) {
     place_ = std::move(place);
     key_ = std::move(key);
-    number_ = number;
+    numbers_ = std::move(numbers);
+    is_list_ = is_list;
     present_ = present;
   }
   FieldCheck& positive() override {
-    if (number_ && present_ && !(*number_ > 0)) fail("must be greater than 0");
-    return *this;
+    return check([](double x) { return x > 0; }, "must be greater than 0");
   }
   FieldCheck& non_negative() override {
-    if (number_ && present_ && !(*number_ >= 0)) fail("must be 0 or greater");
-    return *this;
+    return check([](double x) { return x >= 0; }, "must be 0 or greater");
   }
   FieldCheck& range(double lo, double hi) override {
-    if (number_ && present_ && !(*number_ >= lo && *number_ <= hi)) {
-      std::ostringstream msg;
-      msg << "must be between " << lo << " and " << hi;
-      fail(msg.str());
-    }
-    return *this;
+    std::ostringstream why;
+    why << "must be between " << lo << " and " << hi;
+    return check([lo, hi](double x) { return x >= lo && x <= hi; }, why.str());
   }
   FieldCheck& required() override {
-    if (!present_) throw ConfigError(place_, "missing required option '" + key_ + "'");
+    if (!present_) errors_.add(ConfigError(place_, "missing required option '" + key_ + "'"));
     return *this;
   }
 
  private:
-  void fail(const std::string& why) {
-    std::ostringstream msg;
-    msg << "option '" << key_ << "' " << why << ", got " << *number_;
-    throw ConfigError(place_, msg.str());
+  template <class Ok>
+  FieldCheck& check(Ok ok, const std::string& why) {
+    if (!present_) return *this;
+    for (std::size_t i = 0; i < numbers_.size(); ++i) {
+      if (ok(numbers_[i])) continue;
+      std::ostringstream msg;
+      msg << "option '" << key_;
+      if (is_list_) msg << "[" << i << "]";
+      msg << "' " << why << ", got " << numbers_[i];
+      errors_.add(ConfigError(place_, msg.str()));
+    }
+    return *this;
   }
+  ErrorCollector& errors_;
   std::string place_, key_;
-  const double* number_ = nullptr;
+  std::vector<double> numbers_;
+  bool is_list_ = false;
   bool present_ = false;
 };
 
 class ReadingVisitor : public OptionVisitor {
  public:
-  ReadingVisitor(const ConfigNode& node, std::string what) : node_(node), what_(std::move(what)) {}
+  ReadingVisitor(const ConfigNode& node, std::string what, ErrorCollector& errors)
+      : node_(node), what_(std::move(what)), errors_(errors), check_(errors) {}
 
   FieldCheck& field(const char* name, std::int64_t& value, const char* /*help*/) override {
     return scalar(name, [&](const YAML::Node& n, const std::string& place) {
@@ -71,7 +82,7 @@ class ReadingVisitor : public OptionVisitor {
       } catch (const YAML::Exception&) {
         throw type_error(place, name, "an integer", n);
       }
-      number_ = static_cast<double>(value);
+      numbers_ = {static_cast<double>(value)};
     });
   }
   FieldCheck& field(const char* name, double& value, const char* /*help*/) override {
@@ -82,7 +93,7 @@ class ReadingVisitor : public OptionVisitor {
         throw type_error(place, name, "a number", n);
       }
       if (!std::isfinite(value)) throw type_error(place, name, "a finite number", n);
-      number_ = value;
+      numbers_ = {value};
     });
   }
   FieldCheck& field(const char* name, bool& value, const char* /*help*/) override {
@@ -102,7 +113,7 @@ class ReadingVisitor : public OptionVisitor {
     return list(name, [&](const YAML::Node& n, const std::string& place) {
       value.clear();
       for (const auto& item : n) {
-        if (!item.IsScalar()) throw type_error(place, name, "a list of strings", n);
+        if (!item.IsScalar()) throw type_error(place, name, "a list of strings", item);
         value.push_back(item.Scalar());
       }
     });
@@ -111,19 +122,26 @@ class ReadingVisitor : public OptionVisitor {
                     const char* /*help*/) override {
     return list(name, [&](const YAML::Node& n, const std::string& place) {
       value.clear();
-      try {
-        for (const auto& item : n) value.push_back(item.as<std::int64_t>());
-      } catch (const YAML::Exception&) {
-        throw type_error(place, name, "a list of integers", n);
+      for (const auto& item : n) {
+        try {
+          value.push_back(item.as<std::int64_t>());
+        } catch (const YAML::Exception&) {
+          // Name the element, not the list: `widths: abc` got 'abc', not 'a list'.
+          throw type_error(place, name, "a list of integers", item);
+        }
+        numbers_.push_back(static_cast<double>(value.back()));
       }
     });
   }
   FieldCheck& choice(const char* name, std::string& value, const std::vector<std::string>& allowed,
                      const char* help) override {
+    const std::size_t before = errors_.size();
     FieldCheck& check = field(name, value, help);
-    if (std::find(allowed.begin(), allowed.end(), value) == allowed.end()) {
-      throw ConfigError(last_place_, key(name) + " must be one of " + join_names(allowed) +
-                                         ", got '" + value + "'" + did_you_mean(value, allowed));
+    if (errors_.size() == before &&
+        std::find(allowed.begin(), allowed.end(), value) == allowed.end()) {
+      errors_.add(ConfigError(last_place_, key(name) + " must be one of " + join_names(allowed) +
+                                               ", got '" + value + "'" +
+                                               did_you_mean(value, allowed)));
     }
     return check;
   }
@@ -134,7 +152,7 @@ class ReadingVisitor : public OptionVisitor {
     bool present = child.yaml().IsDefined() && !child.yaml().IsNull();
     if (present) {
       YamlOptionReader reader(child, key(name), {});
-      reader.read(visit);
+      errors_.attempt([&] { reader.read(visit); });
     }
     return bind(name, child, present, false);
   }
@@ -148,14 +166,15 @@ class ReadingVisitor : public OptionVisitor {
       if (n.IsScalar()) {
         // `optimizer: adamw` is shorthand for `optimizer: {type: adamw}`.
         value.type = n.Scalar();
-      } else if (n.IsMap()) {
-        if (!n["type"] || !n["type"].IsScalar()) {
-          throw ConfigError(child.place(), key(name) + " needs a 'type:' naming a " +
-                                               std::string(kind));
-        }
+      } else if (n.IsMap() && n["type"] && n["type"].IsScalar()) {
         value.type = n["type"].Scalar();
+      } else if (n.IsMap()) {
+        errors_.add(ConfigError(child.place(),
+                                key(name) + " needs a 'type:' naming a " + std::string(kind)));
+        return bind(name, child, false, false);
       } else {
-        throw type_error(child.place(), name, "a mapping with 'type:'", n);
+        errors_.add(type_error(child.place(), name, "a mapping with 'type:'", n));
+        return bind(name, child, false, false);
       }
       value.node = std::make_shared<const ConfigNode>(child);
     }
@@ -167,15 +186,15 @@ class ReadingVisitor : public OptionVisitor {
     if (!map.IsDefined() || map.IsNull()) return;
     for (auto it = map.begin(); it != map.end(); ++it) {
       std::string k = it->first.Scalar();
-      if (declared_.count(k) ||
-          std::find(reserved.begin(), reserved.end(), k) != reserved.end()) {
+      if (declared_.count(k) || std::find(reserved.begin(), reserved.end(), k) != reserved.end()) {
         continue;
       }
       std::vector<std::string> known(declared_order_.begin(), declared_order_.end());
-      throw ConfigError(node_.place_of(it->first),
-                        "unknown option '" + k + "' in " + what_ + did_you_mean(k, known) +
-                            (known.empty() ? "; it takes no options"
-                                           : "; known options: " + join_names(known)));
+      for (const auto& reserved_key : reserved) known.push_back(reserved_key);
+      errors_.add(ConfigError(
+          node_.place_of(it->first),
+          "unknown option '" + k + "' in " + what_ + did_you_mean(k, known) +
+              (known.empty() ? "; it takes no options" : "; known options: " + join_names(known))));
     }
   }
 
@@ -188,11 +207,13 @@ class ReadingVisitor : public OptionVisitor {
   }
   ConfigError type_error(const std::string& place, const char* name, const std::string& expected,
                          const YAML::Node& got) const {
-    return ConfigError(place, key(name) + " expects " + expected + ", got '" + scalar_text(got) + "'");
+    return ConfigError(place,
+                       key(name) + " expects " + expected + ", got '" + scalar_text(got) + "'");
   }
-  FieldCheck& bind(const char* name, const ConfigNode& child, bool present, bool numeric) {
+  FieldCheck& bind(const char* name, const ConfigNode& child, bool present, bool is_list) {
     last_place_ = present ? child.place() : node_.place();
-    check_.bind(last_place_, key(name), numeric ? &number_ : nullptr, present);
+    check_.bind(last_place_, key(name), std::move(numbers_), is_list, present);
+    numbers_.clear();
     return check_;
   }
   template <class Read>
@@ -201,12 +222,16 @@ class ReadingVisitor : public OptionVisitor {
     ConfigNode child = node_.child(name);
     const YAML::Node& n = child.yaml();
     bool present = n.IsDefined() && !n.IsNull();
-    number_ = std::numeric_limits<double>::quiet_NaN();
+    numbers_.clear();
     if (present) {
-      if (!n.IsScalar()) throw type_error(child.place(), name, "a single value", n);
-      read(n, child.place());
+      // A mistyped value is recorded and the field counts as absent, so its constraints (which
+      // would check the default) stay quiet.
+      present = errors_.attempt([&] {
+        if (!n.IsScalar()) throw type_error(child.place(), name, "a single value", n);
+        read(n, child.place());
+      });
     }
-    return bind(name, child, present, !std::isnan(number_));
+    return bind(name, child, present, false);
   }
   template <class Read>
   FieldCheck& list(const char* name, Read read) {
@@ -214,27 +239,31 @@ class ReadingVisitor : public OptionVisitor {
     ConfigNode child = node_.child(name);
     const YAML::Node& n = child.yaml();
     bool present = n.IsDefined() && !n.IsNull();
+    numbers_.clear();
     if (present) {
-      if (n.IsScalar()) {
-        // A single value where a list is expected is a one-element list.
-        YAML::Node wrapped(YAML::NodeType::Sequence);
-        wrapped.push_back(n);
-        read(wrapped, child.place());
-      } else if (n.IsSequence()) {
-        read(n, child.place());
-      } else {
-        throw type_error(child.place(), name, "a list", n);
-      }
+      present = errors_.attempt([&] {
+        if (n.IsScalar()) {
+          // A single value where a list is expected is a one-element list.
+          YAML::Node wrapped(YAML::NodeType::Sequence);
+          wrapped.push_back(n);
+          read(wrapped, child.place());
+        } else if (n.IsSequence()) {
+          read(n, child.place());
+        } else {
+          throw type_error(child.place(), name, "a list", n);
+        }
+      });
     }
-    return bind(name, child, present, false);
+    return bind(name, child, present, true);
   }
 
   const ConfigNode& node_;
   std::string what_;
+  ErrorCollector& errors_;
   std::set<std::string> declared_;
   std::vector<std::string> declared_order_;
   ReadCheck check_;
-  double number_ = 0;
+  std::vector<double> numbers_;  // the field just read, for its constraints
   std::string last_place_;
 };
 
@@ -285,7 +314,8 @@ class DescribingVisitor : public OptionVisitor {
  private:
   class DocCheck : public FieldCheck {
    public:
-    OptionDoc* doc = nullptr;
+    std::vector<OptionDoc>* docs = nullptr;
+    std::size_t index = 0;  // an index, not a pointer: the vector grows as fields are declared
     FieldCheck& positive() override { return note("> 0"); }
     FieldCheck& non_negative() override { return note(">= 0"); }
     FieldCheck& range(double lo, double hi) override {
@@ -297,13 +327,17 @@ class DescribingVisitor : public OptionVisitor {
 
    private:
     FieldCheck& note(const std::string& text) {
-      if (doc) doc->constraint += (doc->constraint.empty() ? "" : ", ") + text;
+      if (docs) {
+        std::string& constraint = (*docs)[index].constraint;
+        constraint += (constraint.empty() ? "" : ", ") + text;
+      }
       return *this;
     }
   };
   FieldCheck& add(const char* name, std::string type, std::string def, const char* help) {
     docs_.push_back(OptionDoc{prefix_ + name, std::move(type), std::move(def), help, ""});
-    check_.doc = &docs_.back();
+    check_.docs = &docs_;
+    check_.index = docs_.size() - 1;
     return check_;
   }
   std::vector<OptionDoc>& docs_;
@@ -323,20 +357,22 @@ void YamlOptionReader::read(const std::function<void(OptionVisitor&)>& visit) {
   if (!empty && !n.IsMap()) {
     throw ConfigError(node_.place(), what_ + " must be a mapping of options");
   }
+  ErrorCollector errors;
   if (empty) {
     ConfigNode blank(YAML::Node(YAML::NodeType::Map), node_.file(), node_.key_path());
-    ReadingVisitor visitor(blank, what_);
-    visit(visitor);
+    ReadingVisitor visitor(blank, what_, errors);
+    errors.attempt([&] { visit(visitor); });
+    errors.throw_if_any();
     return;
   }
-  ReadingVisitor visitor(node_, what_);
-  visit(visitor);
+  ReadingVisitor visitor(node_, what_, errors);
+  errors.attempt([&] { visit(visitor); });
   visitor.check_unknown_keys(reserved_);
+  errors.throw_if_any();
 }
 
 std::vector<OptionDoc> describe_options(const std::function<void(OptionVisitor&)>& visit) {
   std::vector<OptionDoc> docs;
-  docs.reserve(256);  // DocCheck keeps a pointer into the vector: no reallocation allowed
   DescribingVisitor visitor(docs);
   visit(visitor);
   return docs;

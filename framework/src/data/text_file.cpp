@@ -1,4 +1,4 @@
-#include "data/text_file.h"
+#include "lmforge/text_file.h"
 
 #include <glob.h>
 

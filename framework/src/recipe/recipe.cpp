@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <set>
 
+#include "config/error_list.h"
 #include "config/suggest.h"
 #include "config/yaml_options.h"
 #include "lmforge/error.h"
@@ -40,7 +41,7 @@ void TrainSpec::visit(OptionVisitor& v) {
   v.field("max_steps", max_steps, "stop after this many steps (0 = no limit)").non_negative();
   v.field("batch_size", batch_size, "examples (or parallel streams for LMs) per step").positive();
   v.component("optimizer", optimizer, "optimizer", "optimizer and its settings");
-  v.component("schedule", schedule, "scheduler", "learning-rate schedule");
+  v.component("schedule", schedule, "schedule", "learning-rate schedule");
   v.field("clip_grad_norm", clip_grad_norm, "clip the global gradient norm (0 = off)")
       .non_negative();
   v.field("eval_every", eval_every,
@@ -62,6 +63,9 @@ void TrainSpec::visit(OptionVisitor& v) {
   v.choice("precision", precision, {"fp32", "bf16", "fp16"},
            "arithmetic of the forward pass (autocast; weights, optimizer and checkpoints stay "
            "fp32; fp16 adds a loss scale and skips steps whose gradients overflow)");
+  v.field("metrics", metrics,
+          "extra metrics of a labelled task's evaluation, by registered name (e.g. cohen_kappa; "
+          "`lmforge plugins` lists kind metric)");
 }
 
 void StageSpec::visit(OptionVisitor& v) {
@@ -275,12 +279,15 @@ RecipeSpec load_recipe(const std::string& path, const RecipeContext& context) {
                          : fs::path(path).parent_path().string()}};
   interpolate_tree(root, vars, top);
 
+  // Every mistake of the recipe's own keys (top level and each stage's) is reported at once.
+  ErrorCollector errors;
   YamlOptionReader reader(top, "recipe", {"stages"});
-  reader.read([&](OptionVisitor& v) { recipe.visit(v); });
+  errors.attempt([&] { reader.read([&](OptionVisitor& v) { recipe.visit(v); }); });
 
   ConfigNode stages = top.child("stages");
   if (!stages.yaml().IsDefined() || !stages.yaml().IsSequence() || stages.yaml().size() == 0) {
-    throw ConfigError(top.place(), "recipe needs 'stages:', a non-empty list of stages");
+    errors.add(ConfigError(top.place(), "recipe needs 'stages:', a non-empty list of stages"));
+    errors.throw_if_any();
   }
   std::set<std::string> names;
   for (std::size_t i = 0; i < stages.yaml().size(); ++i) {
@@ -291,13 +298,14 @@ RecipeSpec load_recipe(const std::string& path, const RecipeContext& context) {
     StageSpec stage;
     stage.place = stage_node.place();
     YamlOptionReader stage_reader(stage_node, "stage '" + label + "'", {});
-    stage_reader.read([&](OptionVisitor& v) { stage.visit(v); });
+    errors.attempt([&] { stage_reader.read([&](OptionVisitor& v) { stage.visit(v); }); });
     stage.has_generate = item["generate"].IsDefined();
     if (!names.insert(stage.name).second) {
-      throw ConfigError(stage.place, "two stages are named '" + stage.name + "'");
+      errors.add(ConfigError(stage.place, "two stages are named '" + stage.name + "'"));
     }
     recipe.stages.push_back(std::move(stage));
   }
+  errors.throw_if_any();
   recipe.resolved = root;
   return recipe;
 }

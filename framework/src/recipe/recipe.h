@@ -49,6 +49,7 @@ struct TrainSpec {
   double discriminative_lr = 1.0;
   std::int64_t patience = 0;
   std::string precision = "fp32";
+  std::vector<std::string> metrics;
   void visit(OptionVisitor& v);
 };
 

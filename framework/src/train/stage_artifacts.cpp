@@ -61,8 +61,9 @@ StageComponents read_stage_components(const std::string& stage_dir) {
   std::string file = (fs::path(stage_dir) / "stage.yaml").string();
   std::error_code ec;
   if (!fs::exists(file, ec)) {
-    throw DataError(stage_dir, "not a stage directory (no stage.yaml); give a run or stage "
-                               "directory made by `lmforge run`");
+    throw DataError(stage_dir,
+                    "not a stage directory (no stage.yaml); give a run or stage "
+                    "directory made by `lmforge run`");
   }
   try {
     YAML::Node root = YAML::LoadFile(file);
@@ -78,13 +79,46 @@ std::shared_ptr<Tokenizer> build_tokenizer(const ComponentSpec& spec,
   ComponentSpec effective = spec;
   if (effective.type.empty()) effective.type = "word";
   auto reader = component_reader(effective, "tokenizer");
-  auto tokenizer = Registry::instance().make_tokenizer(effective.type, reader,
-                                                       component_place(effective));
+  auto tokenizer =
+      Registry::instance().make_tokenizer(effective.type, reader, component_place(effective));
   if (!vocab_path.empty()) tokenizer->set_vocabulary(Vocabulary::load(vocab_path));
   return tokenizer;
 }
 
 LoadedStage load_stage(const std::string& dir, const std::string& task_type) {
+  if (task_type.empty()) return load_stage(dir, StageFilter{}, "");
+  return load_stage(
+      dir,
+      [&](const std::string& stage_dir) {
+        return read_stage_components(stage_dir).task.type == task_type;
+      },
+      "for a " + task_type + " task");
+}
+
+namespace {
+
+// The stage's task, constructed from stage.yaml only (no data read), to ask what it can do.
+std::shared_ptr<Task> stage_task(const std::string& stage_dir) {
+  StageComponents components = read_stage_components(stage_dir);
+  auto reader = component_reader(components.task, "task");
+  TaskContext context;
+  context.stage_dir = stage_dir;
+  context.place = component_place(components.task);
+  return Registry::instance().make_task(components.task.type, reader, context, context.place);
+}
+
+}  // namespace
+
+bool stage_task_can_predict(const std::string& stage_dir) {
+  return stage_task(stage_dir)->can_predict();
+}
+
+bool stage_task_trains_next_token(const std::string& stage_dir) {
+  return stage_task(stage_dir)->trains_next_token();
+}
+
+LoadedStage load_stage(const std::string& dir, const StageFilter& accept,
+                       const std::string& wanted) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) throw DataError(dir, "run directory not found");
   std::string stage_dir = dir;
@@ -97,14 +131,13 @@ LoadedStage load_stage(const std::string& dir, const std::string& task_type) {
     for (const auto& stage : root["stages"]) {
       fs::path candidate = fs::path(dir) / stage["name"].as<std::string>();
       if (!fs::exists(candidate / "checkpoints" / "latest", ec)) continue;
-      if (task_type.empty() || read_stage_components(candidate.string()).task.type == task_type) {
+      if (!accept || accept(candidate.string())) {
         stage_dir = candidate.string();
       }
     }
     if (stage_dir.empty()) {
       throw DataError(dir, "no stage of this run has a checkpoint" +
-                               (task_type.empty() ? std::string() : " for a " + task_type + " task") +
-                               " yet");
+                               (wanted.empty() ? std::string() : " " + wanted) + " yet");
     }
   }
   LoadedStage loaded;

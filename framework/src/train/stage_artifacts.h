@@ -3,6 +3,7 @@
 // stage.yaml (the stage's resolved components + sizes), vocab.txt, checkpoints/, metrics.jsonl.
 #include <yaml-cpp/yaml.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -35,11 +36,25 @@ void save_stage_description(const std::string& stage_dir, const StageComponents&
 StageComponents read_stage_components(const std::string& stage_dir);
 
 /// Builds a tokenizer from `spec` (default: word) and, if given, loads `vocab_path`.
-std::shared_ptr<Tokenizer> build_tokenizer(const ComponentSpec& spec, const std::string& vocab_path);
+std::shared_ptr<Tokenizer> build_tokenizer(const ComponentSpec& spec,
+                                           const std::string& vocab_path);
 
 /// Rebuilds tokenizer, model (weights from the latest checkpoint) and task of a stage directory.
 /// `dir` may also be a run directory: then its last stage with a checkpoint whose task type is
 /// `task_type` (any task when empty) is used.
 LoadedStage load_stage(const std::string& dir, const std::string& task_type = "");
+
+/// Accepts or skips a stage directory of a run.
+using StageFilter = std::function<bool(const std::string& stage_dir)>;
+/// As above, taking the last stage with a checkpoint that `accept` accepts (`wanted` completes
+/// the message when none does, e.g. "whose task labels texts").
+LoadedStage load_stage(const std::string& dir, const StageFilter& accept,
+                       const std::string& wanted);
+
+/// Whether the task of the stage in `stage_dir` labels texts (Task::can_predict).
+bool stage_task_can_predict(const std::string& stage_dir);
+/// Whether the task of the stage in `stage_dir` trains a next-token model
+/// (Task::trains_next_token).
+bool stage_task_trains_next_token(const std::string& stage_dir);
 
 }  // namespace lmforge

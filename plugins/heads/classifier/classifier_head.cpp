@@ -25,25 +25,8 @@ ClassifierHead::ClassifierHead(const Options& options, const HeadContext& contex
     throw ConfigError("", "unknown classifier pooling '" + p +
                               "'; expected one of last, first, mean, max, concat");
   }
-  if (context.input_size <= 0 || context.num_outputs <= 0) {
-    throw ConfigError("", "the classifier head needs a positive input size and label count, got " +
-                              std::to_string(context.input_size) + " and " +
-                              std::to_string(context.num_outputs));
-  }
-  if (options.hidden_size < 0) {
-    throw ConfigError("", "classifier hidden_size must be >= 0 (0 = no hidden layer)");
-  }
-  if (options.dropout < 0.0 || options.dropout > 1.0 || options.label_smoothing < 0.0 ||
-      options.label_smoothing > 1.0) {
-    throw ConfigError("", "classifier dropout and label_smoothing must lie in [0, 1]");
-  }
-
-  std::int64_t width = p == "concat" ? 3 * context.input_size : context.input_size;
-  if (options.hidden_size > 0) {
-    hidden_ = register_module("hidden", torch::nn::Linear(width, options.hidden_size));
-    width = options.hidden_size;
-  }
-  output_ = register_module("output", torch::nn::Linear(width, context.num_outputs));
+  layers_.build(*this, options, p == "concat" ? 3 * context.input_size : context.input_size,
+                context.num_outputs, "classifier");
 }
 
 torch::Tensor ClassifierHead::pool(const torch::Tensor& sequence, const torch::Tensor& mask,
@@ -88,22 +71,11 @@ torch::Tensor ClassifierHead::pool(const torch::Tensor& sequence, const torch::T
 }
 
 torch::Tensor ClassifierHead::forward(const Features& features) {
-  const bool train = is_training();
-  const double p = options_.dropout;
-  torch::Tensor x = pool(features.sequence, features.mask, options_.pooling);
-  if (p > 0) x = torch::dropout(x, p, train);
-  if (hidden_) {
-    x = torch::relu(hidden_->forward(x));
-    if (p > 0) x = torch::dropout(x, p, train);
-  }
-  return output_->forward(x);
+  return layers_.forward(pool(features.sequence, features.mask, options_.pooling), is_training());
 }
 
 torch::Tensor ClassifierHead::loss(const torch::Tensor& logits, const torch::Tensor& targets) {
-  return torch::nn::functional::cross_entropy(
-      logits, targets.reshape({-1}),
-      torch::nn::functional::CrossEntropyFuncOptions().ignore_index(-100).label_smoothing(
-          options_.label_smoothing));
+  return layers_.loss(logits, targets.reshape({-1}));
 }
 
 }  // namespace lmforge

@@ -11,30 +11,21 @@
 #include <cstdint>
 #include <string>
 
+#include "common/label_layers.h"
 #include "lmforge/head.h"
 #include "lmforge/options.h"
 
 namespace lmforge {
 
-struct ClassifierHeadOptions {
+struct ClassifierHeadOptions : LabelLayerOptions {
   /// How to pool [B,T,H] to [B,H]: last, first, mean, max, or concat = [last, max, mean] (3H).
-  /// Default concat.
+  ///
   std::string pooling = "concat";
-  /// Units in a hidden ReLU layer; 0 = none. Default 0.
-  std::int64_t hidden_size = 0;
-  /// Dropout on the pooled features and after the hidden layer. Default 0.1.
-  double dropout = 0.1;
-  /// Label smoothing in the cross-entropy loss. Default 0.
-  double label_smoothing = 0.0;
 
   void visit(OptionVisitor& v) {
     v.choice("pooling", pooling, {"last", "first", "mean", "max", "concat"},
              "how to pool the sequence over its real tokens; concat = [last, max, mean]");
-    v.field("hidden_size", hidden_size, "units in a hidden ReLU layer (0 = none)").non_negative();
-    v.field("dropout", dropout, "dropout on the pooled features and after the hidden layer")
-        .range(0.0, 1.0);
-    v.field("label_smoothing", label_smoothing, "label smoothing in the cross-entropy loss")
-        .range(0.0, 1.0);
+    visit_layers(v);
   }
 };
 
@@ -59,8 +50,7 @@ class ClassifierHead : public Head {
 
  private:
   Options options_;
-  torch::nn::Linear hidden_{nullptr};
-  torch::nn::Linear output_{nullptr};
+  LabelLayers layers_;
 };
 
 }  // namespace lmforge

@@ -12,11 +12,11 @@
 namespace lmforge {
 
 struct LmHeadOptions {
-  /// Use the backbone's input embedding as the output weight. Default true.
+  /// Use the backbone's input embedding as the output weight.
   bool tie_weights = true;
-  /// Dropout on the features before the projection. Default 0.
+  /// Dropout on the features before the projection.
   double dropout = 0.0;
-  /// Add a learned per-token bias. Default true.
+  /// Add a learned per-token bias.
   bool bias = true;
 
   void visit(OptionVisitor& v) {

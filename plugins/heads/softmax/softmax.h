@@ -17,7 +17,7 @@
 namespace lmforge {
 
 struct SoftmaxHeadOptions {
-  /// Add a learned per-word bias. Default true.
+  /// Add a learned per-word bias.
   bool bias = true;
 
   void visit(OptionVisitor& v) { v.field("bias", bias, "add a learned per-word output bias"); }

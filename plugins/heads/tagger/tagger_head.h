@@ -10,27 +10,14 @@
 
 #include <cstdint>
 
+#include "common/label_layers.h"
 #include "lmforge/head.h"
 #include "lmforge/options.h"
 
 namespace lmforge {
 
-struct TaggerHeadOptions {
-  /// Units in a hidden ReLU layer applied at every position; 0 = none. Default 0.
-  std::int64_t hidden_size = 0;
-  /// Dropout on the features and after the hidden layer. Default 0.1.
-  double dropout = 0.1;
-  /// Label smoothing in the cross-entropy loss. Default 0.
-  double label_smoothing = 0.0;
-
-  void visit(OptionVisitor& v) {
-    v.field("hidden_size", hidden_size, "units in a hidden ReLU layer at every token (0 = none)")
-        .non_negative();
-    v.field("dropout", dropout, "dropout on the token features and after the hidden layer")
-        .range(0.0, 1.0);
-    v.field("label_smoothing", label_smoothing, "label smoothing in the cross-entropy loss")
-        .range(0.0, 1.0);
-  }
+struct TaggerHeadOptions : LabelLayerOptions {
+  void visit(OptionVisitor& v) { visit_layers(v); }
 };
 
 /// Checkpoint keys: "hidden.*" (when hidden_size > 0) and "output.*".
@@ -50,8 +37,7 @@ class TaggerHead : public Head {
 
  private:
   Options options_;
-  torch::nn::Linear hidden_{nullptr};
-  torch::nn::Linear output_{nullptr};
+  LabelLayers layers_;
 };
 
 }  // namespace lmforge

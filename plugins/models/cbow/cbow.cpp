@@ -7,20 +7,34 @@
 #include "lmforge/error.h"
 
 namespace lmforge {
+namespace {
 
-CbowBackbone::CbowBackbone(const Options& options, const BackboneContext& context)
-    : options_(options) {
-  if (context.vocab_size <= 0 || options.dim <= 0) {
-    throw ConfigError(
-        "", "the cbow backbone needs a non-empty vocabulary and a positive dim, got " +
-                std::to_string(context.vocab_size) + " and " + std::to_string(options.dim));
+// word2vec.c's CBOW pass: the mean of the context rows predicts the centre word, and every context
+// row gets the whole update (word2vec.c and gensim's cbow_mean).
+struct CbowPass {
+  LMFORGE_WORD2VEC_INLINE void operator()(const Word2VecRows& rows, const Word2VecSentence& s,
+                                          Word2VecRng& rng, Word2VecLoss& out) const {
+    const std::int64_t dim = rows.dim;
+    for (std::int64_t i = 0; i < s.length; ++i) {
+      word2vec::prefetch_ahead(rows, s, i);
+      const auto [lo, hi] = word2vec::draw_window(rows, s, i, rng);
+      if (hi - lo < 2) continue;
+      word2vec::zero(rows.hidden, dim);
+      for (std::int64_t j = lo; j < hi; ++j) {
+        if (j != i) word2vec::add(rows.input + s.ids[j] * dim, rows.hidden, dim);
+      }
+      word2vec::scale(1.0f / static_cast<float>(hi - lo - 1), rows.hidden, dim);
+      word2vec::zero(rows.hidden_update, dim);
+      out.loss += rows.head->update(rows.hidden, s.ids[i], s.lr, rows.hidden_update, rng);
+      ++out.updates;
+      for (std::int64_t j = lo; j < hi; ++j) {
+        if (j != i) word2vec::add(rows.hidden_update, rows.input + s.ids[j] * dim, dim);
+      }
+    }
   }
-  // gensim's and fastText's range; word2vec.c's half as wide trained 0.5 analogy points worse
-  // after one epoch of Gutenberg. The output side starts at zero (see the heads).
-  const double bound = 1.0 / static_cast<double>(options.dim);
-  embedding_ = register_parameter(
-      "embedding", torch::empty({context.vocab_size, options.dim}).uniform_(-bound, bound));
-}
+};
+
+}  // namespace
 
 Features CbowBackbone::forward(const BackboneInput& input) {
   TORCH_CHECK(input.tokens.dim() == 2, "cbow backbone expects context tokens [B,C], got ",
@@ -32,6 +46,11 @@ Features CbowBackbone::forward(const BackboneInput& input) {
   torch::Tensor sum = (vectors * weight.unsqueeze(-1)).sum(1);
   torch::Tensor mean = sum / weight.sum(1, /*keepdim=*/true).clamp_min(1.0);
   return Features{mean.unsqueeze(1), torch::Tensor(), {}};
+}
+
+void CbowBackbone::train_sentence(const Word2VecRows& rows, const Word2VecSentence& sentence,
+                                  Word2VecRng& rng, Word2VecLoss& loss) const {
+  word2vec::run_pass(CbowPass{}, rows, sentence, rng, loss);
 }
 
 }  // namespace lmforge

@@ -25,13 +25,13 @@
 namespace lmforge {
 
 struct CnnOptions {
-  /// Width of the word embedding. Default 300 (Kim's, the GoogleNews vectors' width).
+  /// Width of the word embedding.
   std::int64_t embedding_dim = 300;
-  /// Filter widths in words; one bank of filters per width. Default [3, 4, 5].
+  /// Filter widths in words; one bank of filters per width.
   std::vector<std::int64_t> filter_widths = {3, 4, 5};
-  /// Filters (feature maps) per width. Default 100.
+  /// Filters (feature maps) per width.
   std::int64_t feature_maps = 100;
-  /// Dropout on the pooled features. Default 0.5.
+  /// Dropout on the pooled features.
   double dropout = 0.5;
 
   void visit(OptionVisitor& v);

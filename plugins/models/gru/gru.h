@@ -5,7 +5,7 @@
 //
 // Example (recipe):
 //   backbone: {type: gru, embedding_dim: 200, hidden_size: 200, layers: 2, dropout: 0.2}
-#include "../rnn/recurrent_stack.h"
+#include "common/recurrent_stack.h"
 #include "lmforge/backbone.h"
 #include "lmforge/options.h"
 

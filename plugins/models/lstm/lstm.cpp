@@ -15,13 +15,8 @@ LstmBackbone::LstmBackbone(const Options& options, const BackboneContext& contex
     throw ConfigError("", "the lstm backbone needs a non-empty vocabulary, got size " +
                               std::to_string(context.vocab_size));
   }
-  if (options.embedding_dim <= 0 || options.hidden_size <= 0 || options.layers <= 0) {
-    throw ConfigError("", "lstm embedding_dim, hidden_size and layers must be positive");
-  }
-  if (options.dropout < 0.0 || options.dropout > 1.0) {
-    throw ConfigError("",
-                      "lstm dropout must lie in [0, 1], got " + std::to_string(options.dropout));
-  }
+  // The ranges LstmOptions::visit declares, for a backbone built in C++ without a recipe.
+  check_options(options, "lstm");
 
   const bool has_padding = context.padding_id >= 0 && context.padding_id < context.vocab_size;
   auto embedding_options = torch::nn::EmbeddingOptions(context.vocab_size, options.embedding_dim);

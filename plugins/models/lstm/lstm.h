@@ -17,15 +17,15 @@
 namespace lmforge {
 
 struct LstmOptions {
-  /// Width of the token embedding. Default 400.
+  /// Width of the token embedding.
   std::int64_t embedding_dim = 400;
-  /// Units in every LSTM layer but (with tie_output) the last. Default 1150.
+  /// Units in every LSTM layer but (with tie_output) the last.
   std::int64_t hidden_size = 1150;
-  /// Number of stacked LSTM layers. Default 3.
+  /// Number of stacked LSTM layers.
   std::int64_t layers = 3;
-  /// Dropout on the embedding output, between layers and on the output. Default 0.3.
+  /// Dropout on the embedding output, between layers and on the output.
   double dropout = 0.3;
-  /// Make the last layer embedding_dim wide so an LM head can tie weights. Default true.
+  /// Make the last layer embedding_dim wide so an LM head can tie weights.
   bool tie_output = true;
 
   void visit(OptionVisitor& v) {

@@ -6,14 +6,14 @@
 //   backbone: {type: rnn, nonlinearity: tanh, embedding_dim: 200, hidden_size: 200, layers: 2}
 #include <string>
 
+#include "common/recurrent_stack.h"
 #include "lmforge/backbone.h"
 #include "lmforge/options.h"
-#include "recurrent_stack.h"
 
 namespace lmforge {
 
 struct RnnOptions : RecurrentOptions {
-  /// Activation of the recurrence: "tanh" or "relu". Default "tanh".
+  /// Activation of the recurrence: "tanh" or "relu".
   std::string nonlinearity = "tanh";
 
   void visit(OptionVisitor& v) {

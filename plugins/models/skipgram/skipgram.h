@@ -13,39 +13,24 @@
 #include <cstdint>
 #include <vector>
 
-#include "lmforge/backbone.h"
-#include "lmforge/options.h"
-#include "lmforge/word2vec.h"
+#include "lmforge/word_vector_table.h"
 
 namespace lmforge {
 
-struct SkipGramOptions {
-  /// Width of the word vectors. Default 100.
-  std::int64_t dim = 100;
+using SkipGramOptions = WordVectorTableOptions;
 
-  void visit(OptionVisitor& v) { v.field("dim", dim, "width of the word vectors").positive(); }
-};
-
-/// Checkpoint key: "embedding" [V,dim], initialised uniform in +-1/dim as gensim and fastText do.
-class SkipGramBackbone : public Backbone, public Word2VecBackbone {
+class SkipGramBackbone : public WordVectorTable {
  public:
   using Options = SkipGramOptions;
 
-  SkipGramBackbone(const Options& options, const BackboneContext& context);
+  SkipGramBackbone(const Options& options, const BackboneContext& context)
+      : WordVectorTable(options, context, "skipgram") {}
 
   /// tokens [B,T] -> sequence [B,T,dim], each token's vector (the head predicts a word it occurs
   /// with).
   Features forward(const BackboneInput& input) override;
-  std::int64_t output_size() const override { return options_.dim; }
-  torch::Tensor input_embedding() override { return embedding_; }
-  std::vector<std::vector<torch::Tensor>> layer_groups() override { return {{embedding_}}; }
-  bool causal() const override { return false; }
-  bool carries_state() const override { return false; }
-  Word2VecMode word2vec_mode() const override { return Word2VecMode::kSkipGram; }
-
- private:
-  Options options_;
-  torch::Tensor embedding_;
+  void train_sentence(const Word2VecRows& rows, const Word2VecSentence& sentence, Word2VecRng& rng,
+                      Word2VecLoss& loss) const override;
 };
 
 }  // namespace lmforge

@@ -21,25 +21,25 @@
 namespace lmforge {
 
 struct TransformerOptions {
-  /// "causal" (each position sees itself and the past) or "bidirectional". Default "causal".
+  /// "causal" (each position sees itself and the past) or "bidirectional".
   std::string mode = "causal";
-  /// Number of blocks. Default 6.
+  /// Number of blocks.
   std::int64_t layers = 6;
-  /// Attention heads per block; must divide width. Default 8.
+  /// Attention heads per block; must divide width.
   std::int64_t heads = 8;
-  /// Model width d_model (embedding, attention and output size). Default 512.
+  /// Model width d_model (embedding, attention and output size).
   std::int64_t width = 512;
-  /// Feed-forward inner width as a multiple of width. Default 4.
+  /// Feed-forward inner width as a multiple of width.
   std::int64_t ff_mult = 4;
-  /// Dropout on the embeddings, the attention weights and both residual branches. Default 0.1.
+  /// Dropout on the embeddings, the attention weights and both residual branches.
   double dropout = 0.1;
-  /// Longest sequence (the block size); learned positions have this many rows. Default 512.
+  /// Longest sequence (the block size); learned positions have this many rows.
   std::int64_t max_positions = 512;
-  /// Position encoding: "learned" (GPT-2) or "sinusoidal" (Vaswani et al.). Default "learned".
+  /// Position encoding: "learned" (GPT-2) or "sinusoidal" (Vaswani et al.).
   std::string positions = "learned";
-  /// LayerNorm placement: "pre" (GPT-2, plus a final norm) or "post" (original). Default "pre".
+  /// LayerNorm placement: "pre" (GPT-2, plus a final norm) or "post" (original).
   std::string norm = "pre";
-  /// Biases in the linear layers and LayerNorms. Default true.
+  /// Biases in the linear layers and LayerNorms.
   bool bias = true;
 
   void visit(OptionVisitor& v) {

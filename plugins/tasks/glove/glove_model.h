@@ -28,9 +28,9 @@
 namespace lmforge::glove {
 
 struct GloveBackboneOptions {
-  /// Width of the word vectors. Default 100.
+  /// Width of the word vectors.
   std::int64_t dim = 100;
-  /// The vectors the stage exports: "sum" (W + W~) or "word" (W). Default sum.
+  /// The vectors the stage exports: "sum" (W + W~) or "word" (W).
   std::string vectors = "sum";
 
   void visit(OptionVisitor& v);
@@ -78,9 +78,9 @@ class GloveBackbone : public Backbone {
 };
 
 struct GloveHeadOptions {
-  /// Co-occurrence count at which the weight f(x) reaches 1. Default 100 (the paper's).
+  /// Co-occurrence count at which the weight f(x) reaches 1.
   double x_max = 100.0;
-  /// Exponent of the weighting function. Default 0.75.
+  /// Exponent of the weighting function.
   double alpha = 0.75;
 
   void visit(OptionVisitor& v);

@@ -32,27 +32,27 @@ namespace lmforge::glove {
 struct GloveTaskOptions {
   /// Training text: a file or a directory of .txt files (sorted by name). Required.
   std::string train;
-  /// What a sentence is (windows never cross one): "line" or "paragraph". Default line.
+  /// What a sentence is (windows never cross one): "line" or "paragraph".
   std::string sentences = "line";
-  /// Context words counted on each side. Default 10.
+  /// Context words counted on each side.
   std::int64_t window = 10;
-  /// Count context on both sides (true) or only words to the left (false). Default true.
+  /// Count context on both sides (true) or only words to the left (false).
   bool symmetric = true;
-  /// Weight an occurrence at distance d by 1/d (true) or 1 (false). Default true.
+  /// Weight an occurrence at distance d by 1/d (true) or 1 (false).
   bool distance_weighting = true;
-  /// Memory for counting and shuffling, in MiB; beyond it sorted runs spill to disk. Default 1024.
+  /// Memory for counting and shuffling, in MiB; beyond it sorted runs spill to disk.
   double memory_mb = 1024;
-  /// AdaGrad's initial learning rate. Default 0.05.
+  /// AdaGrad's initial learning rate.
   double eta = 0.05;
-  /// Gradient components are clipped to +-grad_clip. Default 100.
+  /// Gradient components are clipped to +-grad_clip.
   double grad_clip = 100;
-  /// Records per trainer step. Default 2000000.
+  /// Records per trainer step.
   std::int64_t records_per_step = 2000000;
-  /// Worker threads (0 = the recipe's threads). Default 0.
+  /// Worker threads (0 = the recipe's threads).
   std::int64_t threads = 0;
   /// Analogy questions (questions-words.txt format) evaluated after each epoch.
   std::string analogy;
-  /// Only the most frequent words answer and ask analogies (gensim's default). Default 30000.
+  /// Only the most frequent words answer and ask analogies (gensim's default).
   std::int64_t restrict_vocab = 30000;
   /// Word-similarity files (WordSim-353, SimLex-999 layouts) evaluated after each epoch.
   std::vector<std::string> similarity;

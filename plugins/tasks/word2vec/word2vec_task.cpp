@@ -80,99 +80,6 @@ void require_file(const std::string& path, const std::string& option, const std:
   }
 }
 
-// One sentence, word2vec.c's loops. `hidden` and `hidden_update` are the worker's [D] buffers.
-struct Sentence {
-  const std::int32_t* ids;
-  std::int64_t length;
-  float lr;
-};
-
-struct Rows {
-  float* input;
-  std::int64_t dim;
-  std::int64_t window;
-  Word2VecHead* head;
-  float* hidden;
-  float* hidden_update;
-};
-
-struct SentenceLoss {
-  double loss = 0;
-  std::int64_t updates = 0;
-};
-
-// Requests the input row of the word that enters the window at the next position: rows of rare
-// words are not in cache, and by the time the window reaches it the row has arrived.
-LMFORGE_WORD2VEC_INLINE void prefetch_ahead(const Rows& rows, const Sentence& s, std::int64_t i) {
-  const std::int64_t ahead = i + rows.window + 1;
-  if (ahead >= s.length) return;
-  const char* row = reinterpret_cast<const char*>(rows.input + s.ids[ahead] * rows.dim);
-  for (std::int64_t byte = 0; byte < rows.dim * 4; byte += 64) __builtin_prefetch(row + byte, 1);
-  __builtin_prefetch(row + rows.dim * 4 - 1, 1);
-}
-
-LMFORGE_WORD2VEC_INLINE void cbow_sentence(const Rows& rows, const Sentence& s, Word2VecRng& rng,
-                                           SentenceLoss& out) {
-  const std::int64_t dim = rows.dim;
-  for (std::int64_t i = 0; i < s.length; ++i) {
-    prefetch_ahead(rows, s, i);
-    const std::int64_t reach = rows.window - rng.below(static_cast<std::uint32_t>(rows.window));
-    const std::int64_t lo = std::max<std::int64_t>(0, i - reach);
-    const std::int64_t hi = std::min(s.length, i + reach + 1);
-    if (hi - lo < 2) continue;
-    word2vec::zero(rows.hidden, dim);
-    for (std::int64_t j = lo; j < hi; ++j) {
-      if (j != i) word2vec::add(rows.input + s.ids[j] * dim, rows.hidden, dim);
-    }
-    word2vec::scale(1.0f / static_cast<float>(hi - lo - 1), rows.hidden, dim);
-    word2vec::zero(rows.hidden_update, dim);
-    out.loss += rows.head->update(rows.hidden, s.ids[i], s.lr, rows.hidden_update, rng);
-    ++out.updates;
-    // As word2vec.c and gensim (cbow_mean): every context row gets the whole update.
-    for (std::int64_t j = lo; j < hi; ++j) {
-      if (j != i) word2vec::add(rows.hidden_update, rows.input + s.ids[j] * dim, dim);
-    }
-  }
-}
-
-LMFORGE_WORD2VEC_INLINE void skipgram_sentence(const Rows& rows, const Sentence& s,
-                                               Word2VecRng& rng, SentenceLoss& out) {
-  const std::int64_t dim = rows.dim;
-  for (std::int64_t i = 0; i < s.length; ++i) {
-    prefetch_ahead(rows, s, i);
-    const std::int64_t reach = rows.window - rng.below(static_cast<std::uint32_t>(rows.window));
-    const std::int64_t lo = std::max<std::int64_t>(0, i - reach);
-    const std::int64_t hi = std::min(s.length, i + reach + 1);
-    for (std::int64_t j = lo; j < hi; ++j) {
-      if (j == i) continue;
-      float* row = rows.input + s.ids[j] * dim;
-      word2vec::zero(rows.hidden_update, dim);
-      out.loss += rows.head->update(row, s.ids[i], s.lr, rows.hidden_update, rng);
-      ++out.updates;
-      word2vec::add(rows.hidden_update, row, dim);
-    }
-  }
-}
-
-void train_sentence_generic(Word2VecMode mode, const Rows& rows, const Sentence& s,
-                            Word2VecRng& rng, SentenceLoss& out) {
-  if (mode == Word2VecMode::kCbow) {
-    cbow_sentence(rows, s, rng, out);
-  } else {
-    skipgram_sentence(rows, s, rng, out);
-  }
-}
-
-LMFORGE_WORD2VEC_AVX2 void train_sentence_avx2(Word2VecMode mode, const Rows& rows,
-                                               const Sentence& s, Word2VecRng& rng,
-                                               SentenceLoss& out) {
-  if (mode == Word2VecMode::kCbow) {
-    cbow_sentence(rows, s, rng, out);
-  } else {
-    skipgram_sentence(rows, s, rng, out);
-  }
-}
-
 }  // namespace
 
 WordIndex::WordIndex(const Vocabulary& vocabulary) {
@@ -314,7 +221,7 @@ void Word2VecTask::bind(Model& model) {
   if (backbone == nullptr || head == nullptr) {
     throw ConfigError(context_.place,
                       std::string("the word2vec task trains a word2vec ") +
-                          (backbone == nullptr ? "backbone (cbow or skipgram)"
+                          (backbone == nullptr ? "backbone (e.g. cbow or skipgram)"
                                                : "head (negative_sampling, hierarchical_softmax "
                                                  "or softmax)") +
                           "; the stage's " + (backbone == nullptr ? "backbone" : "head") +
@@ -332,10 +239,9 @@ void Word2VecTask::bind(Model& model) {
   }
   head->prepare(counts_);
   head_ = head;
-  mode_ = backbone->word2vec_mode();
+  backbone_ = backbone;
   input_rows_ = table.data_ptr<float>();
   dim_ = table.size(1);
-  avx2_ = word2vec::cpu_has_avx2();
 }
 
 Word2VecTask::Tally Word2VecTask::train_block(const Block& block, std::string_view text,
@@ -343,7 +249,7 @@ Word2VecTask::Tally Word2VecTask::train_block(const Block& block, std::string_vi
   Word2VecRng rng(mix_seed(context_.seed, epoch_, step, block.index));
   worker.hidden.resize(static_cast<std::size_t>(dim_));
   worker.hidden_update.resize(static_cast<std::size_t>(dim_));
-  const Rows rows{
+  const Word2VecRows rows{
       input_rows_, dim_, options_.window, head_, worker.hidden.data(), worker.hidden_update.data()};
   const double all_bytes = static_cast<double>(corpus_->size()) * options_.epochs;
   const bool paragraphs = options_.sentences == "paragraph";
@@ -351,16 +257,12 @@ Word2VecTask::Tally Word2VecTask::train_block(const Block& block, std::string_vi
   std::vector<std::int32_t>& sentence = worker.sentence;
   sentence.clear();
   Tally tally;
-  SentenceLoss loss;
+  Word2VecLoss loss;
   float lr = 0;
   auto flush = [&] {
     if (sentence.size() >= 2) {
-      const Sentence s{sentence.data(), static_cast<std::int64_t>(sentence.size()), lr};
-      if (avx2_) {
-        train_sentence_avx2(mode_, rows, s, rng, loss);
-      } else {
-        train_sentence_generic(mode_, rows, s, rng, loss);
-      }
+      const Word2VecSentence s{sentence.data(), static_cast<std::int64_t>(sentence.size()), lr};
+      backbone_->train_sentence(rows, s, rng, loss);
     }
     sentence.clear();
   };

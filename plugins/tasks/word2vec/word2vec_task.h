@@ -36,28 +36,28 @@ namespace lmforge {
 struct Word2VecTaskOptions {
   /// Training text: a file, a directory of .txt files or a glob. Required.
   std::string train;
-  /// What a sentence is (windows never cross one): "line" or "paragraph". Default line.
+  /// What a sentence is (windows never cross one): "line" or "paragraph".
   std::string sentences = "line";
   /// Longest sentence; longer ones are cut. Default 1000 (word2vec.c).
   std::int64_t max_sentence_length = 1000;
   /// Largest distance between centre and context word; each centre word draws its own window
-  /// in [1, window]. Default 5.
+  /// in [1, window].
   std::int64_t window = 5;
-  /// Frequent-word subsampling threshold (word2vec.c's formula; 0 = off). Default 1e-3.
+  /// Frequent-word subsampling threshold (word2vec.c's formula; 0 = off).
   double sample = 1e-3;
   /// Initial learning rate. Default 0.05 (fastText's for both modes, word2vec.c's for CBOW).
   double alpha = 0.05;
-  /// Learning rate reached after the last word of the last epoch. Default 1e-4.
+  /// Learning rate reached after the last word of the last epoch.
   double min_alpha = 1e-4;
-  /// Epochs the learning rate decays over; must equal train.epochs. Default 1.
+  /// Epochs the learning rate decays over; must equal train.epochs.
   std::int64_t epochs = 1;
-  /// Words of text per trainer step. Default 200000.
+  /// Words of text per trainer step.
   std::int64_t words_per_step = 200000;
-  /// Worker threads (0 = the recipe's `threads`). Default 0.
+  /// Worker threads (0 = the recipe's `threads`).
   std::int64_t threads = 0;
   /// Analogy questions (questions-words.txt format) evaluated after each epoch.
   std::string analogy;
-  /// Only the most frequent words answer and ask analogies (gensim's default). Default 30000.
+  /// Only the most frequent words answer and ask analogies (gensim's default).
   std::int64_t restrict_vocab = 30000;
   /// Word-similarity files (WordSim-353, SimLex-999 layouts) evaluated after each epoch.
   std::vector<std::string> similarity;
@@ -140,11 +140,10 @@ class Word2VecTask : public Task {
   std::string text_;  // the current step's lines
 
   // Bound to the model by the first step (and re-read every step).
-  Word2VecMode mode_ = Word2VecMode::kCbow;
+  const Word2VecBackbone* backbone_ = nullptr;
   Word2VecHead* head_ = nullptr;
   float* input_rows_ = nullptr;
   std::int64_t dim_ = 0;
-  bool avx2_ = false;
 
   AnalogyResult last_analogy_;
 };

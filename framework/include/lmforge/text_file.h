@@ -1,27 +1,33 @@
 #pragma once
 // Reading text data sets line by line in a declared encoding, with errors that name the file.
+// Part of the SDK so that every task (built in or a plugin) reads files the same way.
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
+
+#include "lmforge/export.h"
 
 namespace lmforge {
 
 /// Calls `on_line(line, line_number)` for every line of `path` (without the newline, '\r'
 /// stripped), decoded from `encoding` to UTF-8; invalid bytes become U+FFFD rather than failing.
 /// Throws DataError at `place` if the file cannot be opened.
-void for_each_line(const std::string& path, const std::string& encoding, const std::string& place,
-                   const std::function<void(const std::string&, std::int64_t)>& on_line);
+LMFORGE_API void for_each_line(
+    const std::string& path, const std::string& encoding, const std::string& place,
+    const std::function<void(const std::string&, std::int64_t)>& on_line);
 
 /// Throws DataError at `place` when `path` is not a readable file, naming the option.
-void require_readable_file(const std::string& path, const std::string& option,
-                           const std::string& place);
+LMFORGE_API void require_readable_file(const std::string& path, const std::string& option,
+                                       const std::string& place);
 
 /// True when `path` holds glob characters (*, ?, [) and is read as a pattern of files.
-bool is_file_pattern(const std::string& path);
+LMFORGE_API bool is_file_pattern(const std::string& path);
 
 /// The files `pattern` names: itself when it is a readable file, else the sorted matches of a
 /// glob ('books/*.txt'). Throws DataError at `place`, naming `option`, when nothing matches.
-std::vector<std::string> expand_file_pattern(const std::string& pattern, const std::string& option,
-                                             const std::string& place);
+LMFORGE_API std::vector<std::string> expand_file_pattern(const std::string& pattern,
+                                                         const std::string& option,
+                                                         const std::string& place);
 
 }  // namespace lmforge

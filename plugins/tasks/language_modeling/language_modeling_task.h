@@ -44,6 +44,7 @@ class LanguageModelingTask : public Task {
   std::vector<std::string> eval_splits() const override;
   std::string primary_metric() const override { return "ppl"; }
   bool higher_is_better() const override { return false; }
+  bool trains_next_token() const override { return true; }
   void save_state(torch::serialize::OutputArchive& archive) const override;
   void load_state(torch::serialize::InputArchive& archive) override;
   std::vector<std::string> summary(const Metrics& final_metrics) const override;

@@ -1,14 +1,14 @@
-#include "tasks/language_modeling.h"
+#include "language_modeling_task.h"
 
 #include <cmath>
 #include <fstream>
 #include <iomanip>
+#include <iterator>
 #include <sstream>
 
-#include "data/text_file.h"
-#include "io/atomic_file.h"
 #include "lmforge/error.h"
-#include "tasks/classification.h"
+#include "lmforge/labelled_text.h"
+#include "lmforge/text_file.h"
 
 namespace lmforge {
 
@@ -51,17 +51,16 @@ void LanguageModelingTask::for_each_text(
                     [&](const std::string& line, std::int64_t) { on_text(line); });
       continue;
     }
-    // The classification reader knows the formats. It needs a label column: the first one (an
-    // id in the usual layouts) or, when that is the text, the text itself.
-    ClassificationOptions read;
+    // The SDK's labelled-text reader knows the formats. It needs a label column: the first one
+    // (an id in the usual layouts) or, when that is the text, the text itself.
+    LabelledTextFormat read;
     read.format = options_.format;
     read.text_column = options_.text_column;
     read.label_column = 0;
     read.header = options_.header;
-    read.encoding = options_.encoding;
     read.trec_labels = "fine";
     for (const auto& record :
-         ClassificationTask::read_records(read, path, option, context_.place)) {
+         read_labelled_text(read, options_.encoding, path, option, context_.place)) {
       on_text(record.text);
     }
   }
@@ -235,7 +234,9 @@ std::vector<std::string> LanguageModelingTask::summary(const Metrics& final_metr
        << " vs unigram baseline " << std::exp(unigram_nats_);
   lines.push_back(line.str());
   if (!options_.reference.empty()) {
-    std::string text = io::read_text(options_.reference);
+    std::ifstream in(options_.reference, std::ios::binary);
+    if (!in) throw DataError(context_.place, "reference: cannot read '" + options_.reference + "'");
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     auto key = text.find("\"test_nats_per_token\"");
     if (key != std::string::npos) {
       double true_nats = std::stod(text.substr(text.find(':', key) + 1));

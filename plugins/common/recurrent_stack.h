@@ -18,17 +18,17 @@
 namespace lmforge {
 
 struct RecurrentOptions {
-  /// Width of the token embedding. Default 200.
+  /// Width of the token embedding.
   std::int64_t embedding_dim = 200;
-  /// Units per direction in every layer but (with tie_output) the last. Default 200.
+  /// Units per direction in every layer but (with tie_output) the last.
   std::int64_t hidden_size = 200;
-  /// Number of stacked layers. Default 2.
+  /// Number of stacked layers.
   std::int64_t layers = 2;
-  /// Dropout on the embedding output, between layers and on the output. Default 0.2.
+  /// Dropout on the embedding output, between layers and on the output.
   double dropout = 0.2;
-  /// Run every layer in both directions; the backbone is then not causal. Default false.
+  /// Run every layer in both directions; the backbone is then not causal.
   bool bidirectional = false;
-  /// Make the last layer's output (both directions together) embedding_dim wide. Default true.
+  /// Make the last layer's output (both directions together) embedding_dim wide.
   bool tie_output = true;
 
   void visit(OptionVisitor& v) {
@@ -67,13 +67,8 @@ class RecurrentStack : public Backbone {
       throw ConfigError("", "the " + kind + " backbone needs a non-empty vocabulary, got size " +
                                 std::to_string(context.vocab_size));
     }
-    if (options.embedding_dim <= 0 || options.hidden_size <= 0 || options.layers <= 0) {
-      throw ConfigError("", kind + " embedding_dim, hidden_size and layers must be positive");
-    }
-    if (options.dropout < 0.0 || options.dropout > 1.0) {
-      throw ConfigError(
-          "", kind + " dropout must lie in [0, 1], got " + std::to_string(options.dropout));
-    }
+    // The ranges RecurrentOptions::visit declares, for a backbone built in C++ without a recipe.
+    check_options(options, kind);
     const std::int64_t directions = options.bidirectional ? 2 : 1;
     if (options.tie_output && options.embedding_dim % directions != 0) {
       throw ConfigError(
