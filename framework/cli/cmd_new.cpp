@@ -8,6 +8,7 @@
 // the generated projects.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <filesystem>
 #include <fstream>
@@ -28,19 +29,23 @@ namespace lmforge::cli {
 namespace {
 namespace fs = std::filesystem;
 
-// One template project per kind, in tools/plugin_template/KIND/: a plugin named my_KIND (class
-// MyKind) that the tree compiles and tests as it is (tests/CMakeLists.txt); `lmforge new`
+// One template project per folder of tools/plugin_template/: a plugin named my_FOLDER (class
+// MyFolder) that the tree compiles and tests as it is (tests/CMakeLists.txt); `lmforge new`
 // writes it under the user's name. CMakeLists.txt.in is shared and uses @name@.
-struct Kind {
-  const char* name;
+struct Template {
+  const char* kind;     // the component kind it registers (--kind)
+  const char* name;     // --template; the first of a kind is its default
+  const char* folder;   // under tools/plugin_template
   const char* summary;  // what the generated component is, for the closing message
 };
 
-const std::vector<Kind>& kinds() {
-  static const std::vector<Kind> all{
-      {"backbone", "a GRU backbone (embedding + stacked GRU)"},
-      {"head", "a classifier head (masked mean pooling + MLP)"},
-      {"task", "a sentence language-modelling task (padded batches)"},
+const std::vector<Template>& templates() {
+  static const std::vector<Template> all{
+      {"backbone", "gru", "backbone", "a GRU backbone (embedding + stacked GRU)"},
+      {"backbone", "bag", "bag",
+       "a bag-of-embeddings encoder (mean token vector + tanh layer; not recurrent)"},
+      {"head", "mlp", "head", "a classifier head (masked mean pooling + MLP)"},
+      {"task", "lm", "task", "a sentence language-modelling task (padded batches)"},
   };
   return all;
 }
@@ -160,9 +165,12 @@ int new_command(const Args& args) {
   po::options_description options("lmforge new plugin NAME --kind KIND [options]");
   options.add_options()("help,h", "show this help")("kind", po::value<std::string>(),
                                                     "backbone, head or task")(
-      "dir", po::value<std::string>(), "folder to create (default: ./NAME); must not exist");
+      "dir", po::value<std::string>(), "folder to create (default: ./NAME); must not exist")(
+      "template", po::value<std::string>(),
+      "which template of the kind: backbone gru (default) or bag; head mlp; task lm");
   Parsed parsed = parse_command("new", args, options);
-  const std::string usage = "lmforge new plugin NAME --kind backbone|head|task [--dir DIR]";
+  const std::string usage =
+      "lmforge new plugin NAME --kind backbone|head|task [--template T] [--dir DIR]";
   if (parsed.values.count("help")) {
     print_usage(usage, options);
     return 0;
@@ -181,19 +189,31 @@ int new_command(const Args& args) {
   check_name(name);
 
   std::vector<std::string> kind_names;
-  for (const auto& k : kinds()) kind_names.push_back(k.name);
+  for (const auto& t : templates()) {
+    if (kind_names.empty() || kind_names.back() != t.kind) kind_names.push_back(t.kind);
+  }
   if (!parsed.values.count("kind")) {
     throw ConfigError("lmforge new plugin", "--kind is required: one of " + join_names(kind_names));
   }
   const std::string kind_name = parsed.values["kind"].as<std::string>();
-  const Kind* kind = nullptr;
-  for (const auto& k : kinds()) {
-    if (kind_name == k.name) kind = &k;
-  }
-  if (kind == nullptr) {
+  if (std::find(kind_names.begin(), kind_names.end(), kind_name) == kind_names.end()) {
     throw ConfigError("--kind", "unknown kind '" + kind_name + "'" +
                                     did_you_mean(kind_name, kind_names) +
                                     "; kinds: " + join_names(kind_names));
+  }
+  const Template* kind = nullptr;
+  std::vector<std::string> template_names;
+  const std::string wanted =
+      parsed.values.count("template") ? parsed.values["template"].as<std::string>() : "";
+  for (const auto& t : templates()) {
+    if (kind_name != t.kind) continue;
+    template_names.push_back(t.name);
+    if (kind == nullptr && (wanted.empty() || wanted == t.name)) kind = &t;
+  }
+  if (kind == nullptr) {
+    throw ConfigError("--template", "no template '" + wanted + "' for --kind " + kind_name +
+                                        did_you_mean(wanted, template_names) +
+                                        "; templates: " + join_names(template_names));
   }
   check_not_taken(kind->name, name);
 
@@ -210,7 +230,7 @@ int new_command(const Args& args) {
   }
 
   // The template's own names (my_backbone, MyBackbone) become the plugin's.
-  const std::string template_name = std::string("my_") + kind->name;
+  const std::string template_name = std::string("my_") + kind->folder;
   const std::map<std::string, std::string> values{{template_name, name},
                                                   {class_name(template_name), class_name(name)}};
   const auto& templates = plugin_template_files();
@@ -223,7 +243,7 @@ int new_command(const Args& args) {
       {"CMakeLists.txt", substitute_marks(text_of("CMakeLists.txt.in"), name)},
       {".gitignore", text_of("gitignore")},
   };
-  const std::string folder = std::string(kind->name) + "/";
+  const std::string folder = std::string(kind->folder) + "/";
   for (const auto& [key, text] : templates) {
     if (key.rfind(folder, 0) != 0) continue;
     std::string file = key.substr(folder.size());

@@ -204,10 +204,14 @@ cmake --install "$bin" --prefix "$prefix" >"$work/install.log" 2>&1 || {
 }
 
 if [[ $mode == templates ]]; then
-  kinds=(head task)
+  # Each entry is the plugin's name suffix: my_head (--kind head), my_task (--kind task) and
+  # my_bag (--kind backbone --template bag, the non-recurrent encoder).
+  kinds=(head task bag)
+  declare -A new_args=([head]="--kind head" [task]="--kind task" [bag]="--kind backbone --template bag")
   for kind in "${kinds[@]}"; do
-    capture "$cli" new plugin "my_$kind" --kind "$kind" --dir "$work/my_$kind"
-    [[ $rc == 0 ]] || fail "lmforge new plugin my_$kind --kind $kind: $out"
+    # shellcheck disable=SC2086  # the arguments are words
+    capture "$cli" new plugin "my_$kind" ${new_args[$kind]} --dir "$work/my_$kind"
+    [[ $rc == 0 ]] || fail "lmforge new plugin my_$kind ${new_args[$kind]}: $out"
     cmake -S "$work/my_$kind" -B "$work/my_$kind/build" -DCMAKE_PREFIX_PATH="$prefix" \
       >"$work/my_$kind.configure.log" 2>&1 || {
       show "$work/my_$kind.configure.log"

@@ -392,17 +392,8 @@ void run_recipe(const RecipeSpec& recipe, const RunOptions& options) {
     tokenizer->vocabulary().save((stage_dir / "vocab.txt").string());
     task->save_artifacts(stage_dir.string());
 
-    auto backbone_reader = component_reader(c.backbone, "backbone '" + c.backbone.type + "'");
-    auto backbone =
-        registry.make_backbone(c.backbone.type, backbone_reader,
-                               BackboneContext{tokenizer->vocabulary().size(), Vocabulary::kPad},
-                               component_place(c.backbone));
-    auto head_reader = component_reader(c.head, "head '" + c.head.type + "'");
-    auto head = registry.make_head(
-        c.head.type, head_reader,
-        HeadContext{backbone->output_size(), task->num_outputs(), backbone.get()},
-        component_place(c.head));
-    Model model(backbone, head);
+    auto assembled = assemble_model(c, tokenizer->vocabulary().size(), task->num_outputs());
+    Model& model = *assembled;
     if (stage.init.given()) {
       auto source_checkpoint = CheckpointStore(source_dir).latest();
       if (!source_checkpoint) {

@@ -85,6 +85,21 @@ std::shared_ptr<Tokenizer> build_tokenizer(const ComponentSpec& spec,
   return tokenizer;
 }
 
+std::shared_ptr<Model> assemble_model(const StageComponents& components, std::int64_t vocab_size,
+                                      std::int64_t num_outputs) {
+  Registry& registry = Registry::instance();
+  const ComponentSpec& b = components.backbone;
+  const ComponentSpec& h = components.head;
+  auto backbone_reader = component_reader(b, "backbone '" + b.type + "'");
+  auto backbone = registry.make_backbone(
+      b.type, backbone_reader, BackboneContext{vocab_size, Vocabulary::kPad}, component_place(b));
+  auto head_reader = component_reader(h, "head '" + h.type + "'");
+  auto head = registry.make_head(h.type, head_reader,
+                                 HeadContext{backbone->output_size(), num_outputs, backbone.get()},
+                                 component_place(h));
+  return std::make_shared<Model>(backbone, head);
+}
+
 LoadedStage load_stage(const std::string& dir, const std::string& task_type) {
   if (task_type.empty()) return load_stage(dir, StageFilter{}, "");
   return load_stage(
@@ -157,16 +172,8 @@ LoadedStage load_stage(const std::string& dir, const StageFilter& accept,
                                    task_context.place);
   loaded.task->load_artifacts(stage_dir);
 
-  auto backbone_reader = component_reader(loaded.components.backbone, "backbone");
-  auto backbone = registry.make_backbone(
-      loaded.components.backbone.type, backbone_reader,
-      BackboneContext{loaded.tokenizer->vocabulary().size(), Vocabulary::kPad},
-      component_place(loaded.components.backbone));
-  auto head_reader = component_reader(loaded.components.head, "head");
-  auto head = registry.make_head(loaded.components.head.type, head_reader,
-                                 HeadContext{backbone->output_size(), num_outputs, backbone.get()},
-                                 component_place(loaded.components.head));
-  loaded.model = std::make_shared<Model>(backbone, head);
+  loaded.model =
+      assemble_model(loaded.components, loaded.tokenizer->vocabulary().size(), num_outputs);
   CheckpointStore store(stage_dir);
   auto latest = store.latest();
   if (!latest) throw DataError(stage_dir, "stage has no checkpoint yet");

@@ -39,6 +39,11 @@ StageComponents read_stage_components(const std::string& stage_dir);
 std::shared_ptr<Tokenizer> build_tokenizer(const ComponentSpec& spec,
                                            const std::string& vocab_path);
 
+/// The model of a stage: its backbone over `vocab_size` tokens and its head on top with
+/// `num_outputs` outputs. The one place a model is assembled, for a run and for a finished stage.
+std::shared_ptr<Model> assemble_model(const StageComponents& components, std::int64_t vocab_size,
+                                      std::int64_t num_outputs);
+
 /// Rebuilds tokenizer, model (weights from the latest checkpoint) and task of a stage directory.
 /// `dir` may also be a run directory: then its last stage with a checkpoint whose task type is
 /// `task_type` (any task when empty) is used.
