@@ -347,4 +347,10 @@ TEST_CASE("the glove task refuses bad input with the place", "[glove]") {
   options.train = dir.file("one.txt", "lonely\n");  // one word per line never co-occurs
   CHECK_THROWS_WITH(lmforge::glove::GloveTask(options, context).prepare(tokenizer, true),
                     Catch::Contains("share a window"));
+  // Its Hogwild AdaGrad step updates one process's rows: a data-parallel run is refused.
+  auto two_ranks = context;
+  two_ranks.world_size = 2;
+  CHECK_THROWS_WITH(
+      lmforge::glove::GloveTask(options, two_ranks),
+      Catch::Contains("recipe.yaml:4:5") && Catch::Contains("cannot be split across 2 processes"));
 }

@@ -644,6 +644,18 @@ TEST_CASE("the word2vec task refuses bad input with one clear error", "[word2vec
   TempDir dir;
   const std::string path = dir.file("text.txt", planted_corpus(100, 5));
   auto tok = tokenizer();
+  SECTION("a data-parallel run (its Hogwild step would let the ranks drift apart)") {
+    auto context = task_context(dir.path);
+    context.world_size = 2;
+    context.rank = 1;
+    try {
+      Word2VecTask task(planted_options(path), context);
+      FAIL("no error");
+    } catch (const lmforge::ConfigError& e) {
+      CHECK_THAT(e.what(), Catch::Contains("cannot be split across 2 processes") &&
+                               Catch::Contains("threads"));
+    }
+  }
   SECTION("a backbone that is not word2vec's") {
     Word2VecTask task(planted_options(path), task_context(dir.path));
     task.prepare(tok, true);

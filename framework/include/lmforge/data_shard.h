@@ -4,7 +4,10 @@
 // takes one contiguous share of every batch, and weights its mean loss by its share, so that the
 // gradients averaged over ranks equal those of the whole batch on one process.
 #include <cstdint>
+#include <string>
 #include <vector>
+
+#include "lmforge/error.h"
 
 namespace lmforge {
 
@@ -32,6 +35,20 @@ inline std::vector<std::int64_t> shard_indices(const std::vector<std::int64_t>& 
                                                int world_size) {
   ShardRange share = shard_range(static_cast<std::int64_t>(batch.size()), rank, world_size);
   return {batch.begin() + share.begin, batch.begin() + share.end};
+}
+
+/// For tasks whose training step updates one process's weights in place from many threads
+/// (Hogwild: word2vec, GloVe): several processes would each train their own copy and drift apart
+/// silently, so such a task refuses a data-parallel run at `place`.
+inline void refuse_data_parallel(int world_size, const std::string& place,
+                                 const std::string& task) {
+  if (world_size <= 1) return;
+  throw ConfigError(place, task +
+                               " trains with lock-free (Hogwild) updates on one process's "
+                               "threads and cannot be split across " +
+                               std::to_string(world_size) +
+                               " processes (each would train its own copy); run it without "
+                               "--nproc and give it the cores with the recipe's threads: N");
 }
 
 }  // namespace lmforge

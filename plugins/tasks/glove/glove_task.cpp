@@ -104,7 +104,9 @@ std::uint64_t fnv1a(std::uint64_t hash, const std::string& text) {
 }  // namespace
 
 GloveTask::GloveTask(const Options& options, const TaskContext& context)
-    : options_(options), context_(context) {}
+    : options_(options), context_(context) {
+  refuse_data_parallel(context.world_size, context.place, "glove");
+}
 
 void GloveTask::prepare(Tokenizer& tokenizer, bool fit_vocabulary) {
   files_ = corpus_files(options_.train, context_.place);

@@ -126,6 +126,7 @@ struct Word2VecTask::Tally {
 
 Word2VecTask::Word2VecTask(const Options& options, const TaskContext& context)
     : options_(options), context_(context) {
+  refuse_data_parallel(context.world_size, context.place, "word2vec");
   if (options.min_alpha > options.alpha) {
     throw ConfigError(context.place, "min_alpha (" + std::to_string(options.min_alpha) +
                                          ") must not exceed alpha (" +
