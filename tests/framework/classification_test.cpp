@@ -5,6 +5,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <random>
 #include <set>
@@ -496,6 +497,48 @@ TEST_CASE("classification: a recipe-listed metric joins the evaluation", "[task]
   REQUIRE(metrics.count("cohen_kappa") == 1);
   CHECK(metrics.at("cohen_kappa") == Approx(0.0));
   CHECK(metrics.at("accuracy") == Approx(0.25));
+}
+
+TEST_CASE("classification: evaluation is sharded by rank and summed over the ranks",
+          "[task][classification][distributed]") {
+  TempDir dir;
+  ClassificationOptions o;
+  o.train = dir.file("train.tsv", "a\tone\na\ttwo\nb\tthree\nc\tfour\n");
+  std::string test;
+  for (int i = 0; i < 40; ++i) test += std::string(i % 3 ? "a" : "b") + "\tone two three\n";
+  o.test = dir.file("test.tsv", test);
+  auto tokenizer = word_tokenizer();
+  ClassificationTask whole(o, context(4));
+  whole.prepare(tokenizer, true);
+  torch::manual_seed(3);
+  lmforge::Model model(std::make_shared<ToyBackbone>(tokenizer.vocabulary().size()),
+                       std::make_shared<ConstantHead>(3));
+  const auto expected = whole.evaluate(model, "test");
+
+  // Two ranks, run one after the other: rank 1 evaluates its share and keeps its sums; rank 0
+  // evaluates the other share and adds them, as the all-reduce would.
+  torch::Tensor rank1_sums;
+  auto share = [&](int rank, std::function<void(torch::Tensor&)> sum) {
+    auto c = context(4);
+    c.rank = rank;
+    c.world_size = 2;
+    c.sum_over_ranks = std::move(sum);
+    ClassificationTask task(o, c);
+    auto t = word_tokenizer();
+    task.prepare(t, true);
+    return task.evaluate(model, "test");
+  };
+  share(1, [&](torch::Tensor& sums) { rank1_sums = sums.clone(); });
+  REQUIRE(rank1_sums.defined());
+  // Rank 1 saw about half of the 40 texts: its units (the last entry) are a share, not all.
+  const double rank1_texts = rank1_sums[rank1_sums.size(0) - 1].item<double>();
+  CHECK(rank1_texts > 0);
+  CHECK(rank1_texts < 40);
+  auto merged = share(0, [&](torch::Tensor& sums) { sums += rank1_sums; });
+  for (const auto& [name, value] : expected) {
+    INFO(name);
+    CHECK(merged.at(name) == Approx(value).epsilon(1e-9));
+  }
 }
 
 TEST_CASE("classification: labels.txt round trip", "[task][classification]") {

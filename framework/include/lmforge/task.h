@@ -11,6 +11,7 @@
 #include <torch/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -45,6 +46,10 @@ struct TaskContext {
   int world_size = 1;
   /// Extra metrics the recipe lists; labelled tasks add each to their evaluation.
   std::vector<NamedMetric> metrics;
+  /// Sums a tensor over the ranks in place; empty when the run is one process. A task evaluates
+  /// its share of a split (data_shard.h) and adds up its counts with it, so evaluation is sharded
+  /// and every rank still gets the whole split's metrics. Every rank must call it equally often.
+  std::function<void(torch::Tensor&)> sum_over_ranks;
 };
 
 /// What a task predicts for one text: one label for the whole text (`tokens` empty, one row), or

@@ -315,7 +315,7 @@ void run_recipe(const RecipeSpec& recipe, const RunOptions& options) {
   check_selected_stages(recipe, options);
   // Ranks on one machine share its cores: each gets cores / local processes unless the recipe
   // says how many threads.
-  const Communicator* world = current_communicator();
+  Communicator* world = current_communicator();
   configure_runtime(recipe.threads > 0 || !world
                         ? recipe.threads
                         : std::max<std::int64_t>(1, std::thread::hardware_concurrency() /
@@ -374,6 +374,9 @@ void run_recipe(const RecipeSpec& recipe, const RunOptions& options) {
     if (world) {
       task_context.rank = world->rank();
       task_context.world_size = world->world_size();
+      task_context.sum_over_ranks = [world](torch::Tensor& values) {
+        world->all_reduce_sum({values});
+      };
       if (stage.train.batch_size % world->world_size() != 0) {
         throw ConfigError(stage.place + " train.batch_size",
                           "batch_size " + std::to_string(stage.train.batch_size) +

@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include <cmath>
 #include <filesystem>
 #include <sstream>
 
@@ -263,10 +264,17 @@ Metrics LabelledTask::evaluate(Model& model, const std::string& split) {
   EvalMode mode(model);
   const bool per_token = traits_.granularity == Granularity::kToken;
   const auto classes = static_cast<std::int64_t>(labels_.size());
+  // Confusion counts, then the loss sum and the number of texts or tokens it covers: additive,
+  // so each rank evaluates its share of the batches and the sums are added over the ranks.
+  torch::Tensor totals = torch::zeros({classes * classes + 2}, torch::kDouble);
+  const auto batches =
+      batching::longest_first_batches(data, batching::batch_rows(context_.batch_size));
+  const ShardRange mine =
+      shard_range(static_cast<std::int64_t>(batches.size()), context_.rank, context_.world_size);
   torch::Tensor counts = torch::zeros({classes * classes}, torch::kLong);
   double total_loss = 0, total_units = 0;
-  for (const auto& indices :
-       batching::longest_first_batches(data, batching::batch_rows(context_.batch_size))) {
+  for (std::int64_t b = mine.begin; b < mine.end; ++b) {
+    const auto& indices = batches[static_cast<std::size_t>(b)];
     Batch batch = make_batch(data, indices);
     torch::Tensor logits = checked_logits(model, batch, context_.device);
     torch::Tensor loss = model.head().loss(logits, batch.targets.to(context_.device));
@@ -283,15 +291,22 @@ Metrics LabelledTask::evaluate(Model& model, const std::string& split) {
     }
     counts += (truth * classes + predicted).bincount({}, classes * classes);
   }
-  auto c = counts.accessor<std::int64_t, 1>();
+  totals.narrow(0, 0, classes * classes).copy_(counts);
+  totals[classes * classes] = total_loss;
+  totals[classes * classes + 1] = total_units;
+  if (context_.sum_over_ranks) context_.sum_over_ranks(totals);
+  auto t = totals.accessor<double, 1>();
   Confusion matrix(classes, std::vector<std::int64_t>(classes, 0));
-  for (std::int64_t t = 0; t < classes; ++t) {
-    for (std::int64_t p = 0; p < classes; ++p) matrix[t][p] = c[t * classes + p];
+  for (std::int64_t i = 0; i < classes; ++i) {
+    for (std::int64_t j = 0; j < classes; ++j) {
+      matrix[i][j] = static_cast<std::int64_t>(std::llround(t[i * classes + j]));
+    }
   }
   Metrics metrics = confusion_metrics(matrix, labels_);
-  metrics["loss"] = total_loss / std::max(1.0, total_units);
-  for (const auto& extra : context_.metrics)
+  metrics["loss"] = t[classes * classes] / std::max(1.0, t[classes * classes + 1]);
+  for (const auto& extra : context_.metrics) {
     metrics[extra.name] = extra.metric->compute(matrix, labels_);
+  }
   last_split_ = split;
   last_confusion_ = std::move(matrix);
   return metrics;

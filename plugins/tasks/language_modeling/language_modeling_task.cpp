@@ -175,11 +175,15 @@ Metrics LanguageModelingTask::evaluate(Model& model, const std::string& split) {
   if (it == eval_.end()) return {};
   torch::NoGradGuard no_grad;
   model.eval();
-  const torch::Tensor& data = it->second;
+  // Data-parallel: each rank evaluates its share of the parallel rows (their state is per row),
+  // and the sums of nats and tokens are added over the ranks.
+  const ShardRange rows = shard_range(it->second.size(0), context_.rank, context_.world_size);
+  const torch::Tensor data = it->second.narrow(0, rows.begin, rows.size());
   State state;
   double total_nats = 0;
   std::int64_t total_tokens = 0;
-  for (std::int64_t start = 0; start < data.size(1) - 1; start += options_.bptt) {
+  for (std::int64_t start = 0; rows.size() > 0 && start < data.size(1) - 1;
+       start += options_.bptt) {
     std::int64_t length = std::min(options_.bptt, data.size(1) - 1 - start);
     auto input = data.narrow(1, start, length).to(context_.device);
     auto target = data.narrow(1, start + 1, length).to(context_.device);
@@ -190,6 +194,13 @@ Metrics LanguageModelingTask::evaluate(Model& model, const std::string& split) {
     total_tokens += target.numel();
   }
   model.train();
+  if (context_.sum_over_ranks) {
+    torch::Tensor sums =
+        torch::tensor({total_nats, static_cast<double>(total_tokens)}, torch::kDouble);
+    context_.sum_over_ranks(sums);
+    total_nats = sums[0].item<double>();
+    total_tokens = static_cast<std::int64_t>(std::llround(sums[1].item<double>()));
+  }
   double nats = total_nats / static_cast<double>(std::max<std::int64_t>(1, total_tokens));
   return {{"loss", nats},
           {"ppl", std::exp(nats)},
