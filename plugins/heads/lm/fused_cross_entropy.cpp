@@ -1,5 +1,6 @@
 #include "fused_cross_entropy.h"
 
+#include <c10/core/impl/LocalDispatchKeySet.h>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -51,7 +52,9 @@ class FusedLinearCrossEntropy : public torch::autograd::Function<FusedLinearCros
     const bool grad = ctx != nullptr;
     torch::Tensor grad_hidden, grad_weight, grad_bias;
     if (grad) {
-      grad_hidden = torch::empty_like(hidden);
+      // In the weight's dtype (fp32 master weights under mixed precision); autograd casts the
+      // hidden gradient back to the hidden states' own dtype.
+      grad_hidden = torch::empty(hidden.sizes(), weight.options());
       grad_weight = torch::zeros_like(weight);
       if (bias.defined()) grad_bias = torch::zeros_like(bias);
     }
@@ -87,14 +90,21 @@ torch::Tensor fused_linear_cross_entropy(const torch::Tensor& hidden, const torc
   const bool needs_grad =
       torch::GradMode::is_enabled() && (hidden.requires_grad() || weight.requires_grad() ||
                                         (bias.defined() && bias.requires_grad()));
+  // Under mixed precision the hidden states arrive in bf16/fp16 while the weights stay fp32. The
+  // chunked softmax and its hand-written gradient (out= products into fp32 buffers) run in the
+  // weights' dtype with autocast off, as autocast itself runs log_softmax and cross-entropy in
+  // fp32; the cast of the hidden states is an autograd op, so their gradient flows back.
+  c10::impl::ExcludeDispatchKeyGuard no_autocast(c10::autocast_dispatch_keyset);
+  const torch::Tensor h = hidden.scalar_type() == weight.scalar_type()
+                              ? hidden
+                              : hidden.to(weight.scalar_type());
   if (!needs_grad) {
     // Evaluation: the loss alone, in bounded memory, no autograd node.
-    return FusedLinearCrossEntropy::forward(nullptr, hidden, weight, bias, targets,
-                                            max_chunk_bytes);
+    return FusedLinearCrossEntropy::forward(nullptr, h, weight, bias, targets, max_chunk_bytes);
   }
   // autograd::Function cannot take an undefined tensor: "no bias" travels as an empty one.
   const torch::Tensor some_bias = bias.defined() ? bias : torch::empty({0}, weight.options());
-  return FusedLinearCrossEntropy::apply(hidden, weight, some_bias, targets, max_chunk_bytes);
+  return FusedLinearCrossEntropy::apply(h, weight, some_bias, targets, max_chunk_bytes);
 }
 
 }  // namespace lmforge
