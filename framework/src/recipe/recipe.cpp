@@ -62,6 +62,9 @@ void TrainSpec::visit(OptionVisitor& v) {
   v.choice("precision", precision, {"fp32", "bf16", "fp16"},
            "arithmetic of the forward pass (autocast; weights, optimizer and checkpoints stay "
            "fp32; fp16 adds a loss scale and skips steps whose gradients overflow)");
+  v.choice("nonfinite_loss", nonfinite_loss, {"stop", "skip"},
+           "a batch whose loss is NaN or infinite: stop the stage (naming the step, the last "
+           "finite loss and the newest checkpoint) or skip the batch (counted in train_end)");
 }
 
 void StageSpec::visit(OptionVisitor& v) {

@@ -49,6 +49,7 @@ struct TrainSpec {
   double discriminative_lr = 1.0;
   std::int64_t patience = 0;
   std::string precision = "fp32";
+  std::string nonfinite_loss = "stop";  ///< stop | skip a batch whose loss is NaN or infinite
   void visit(OptionVisitor& v);
 };
 
