@@ -18,7 +18,10 @@ bool InitSpec::has(const std::string& part) const {
 }
 
 void InitSpec::visit(OptionVisitor& v) {
-  v.field("from", from, "earlier stage name or run/stage directory to take parts from").required();
+  v.field("from", from,
+          "earlier stage name, or a run/stage directory to take parts from (a relative path "
+          "starts at the working directory, not the recipe's folder)")
+      .required();
   v.field("parts", parts, "parts to take: tokenizer, backbone, head");
   v.choice("vocabulary", vocabulary, {"keep", "extend"},
            "keep the source's vocabulary, or extend it with this stage's words (ULMFiT)");
