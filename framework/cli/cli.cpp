@@ -2,6 +2,7 @@
 
 #include <c10/util/Exception.h>
 
+#include <csignal>
 #include <iostream>
 
 #include "builtins.h"
@@ -70,6 +71,8 @@ int main(int argc, char** argv) {
     return static_cast<int>(e.code());
   } catch (const Error& e) {
     std::cerr << "lmforge: error: " << e.what() << "\n";
+    // A scheduler's SIGTERM ends like a shell's kill would: 128 + 15, after the checkpoint.
+    if (e.code() == ExitCode::kInterrupted && interrupt_signal() == SIGTERM) return 128 + SIGTERM;
     return static_cast<int>(e.code());
   } catch (const c10::Error& e) {
     // LibTorch's messages carry a C++ backtrace; the first line is the useful part.

@@ -41,11 +41,11 @@ struct Template {
 
 const std::vector<Template>& templates() {
   static const std::vector<Template> all{
-      {"backbone", "gru", "backbone", "a GRU backbone (embedding + stacked GRU)"},
+      {"backbone", "recurrent", "backbone", "a GRU backbone (embedding + stacked GRU)"},
       {"backbone", "bag", "bag",
        "a bag-of-embeddings encoder (mean token vector + tanh layer; not recurrent)"},
       {"head", "mlp", "head", "a classifier head (masked mean pooling + MLP)"},
-      {"task", "lm", "task", "a sentence language-modelling task (padded batches)"},
+      {"task", "sentences", "task", "a sentence language-modelling task (padded batches)"},
   };
   return all;
 }
@@ -167,7 +167,8 @@ int new_command(const Args& args) {
                                                     "backbone, head or task")(
       "dir", po::value<std::string>(), "folder to create (default: ./NAME); must not exist")(
       "template", po::value<std::string>(),
-      "which template of the kind: backbone gru (default) or bag; head mlp; task lm");
+      "which template of the kind: backbone recurrent (default) or bag; head mlp; task "
+      "sentences");
   Parsed parsed = parse_command("new", args, options);
   const std::string usage =
       "lmforge new plugin NAME --kind backbone|head|task [--template T] [--dir DIR]";

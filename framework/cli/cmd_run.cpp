@@ -54,6 +54,9 @@ RecipeSpec load(const std::string& command, const Parsed& parsed) {
 int run_command(const Args& args) {
   auto options = recipe_options("lmforge run RECIPE [options] [key=value ...]");
   options.add_options()("resume", po::bool_switch(), "continue from the last checkpoint")(
+      "restart-changed", po::bool_switch(),
+      "with --resume: stages whose recipe settings changed (and the stages after them) start "
+      "afresh instead of being refused")(
       "stages", po::value<std::string>(),
       "run only these stages, comma-separated; the others' directories in the run are used "
       "as they are");
@@ -73,6 +76,7 @@ int run_command(const Args& args) {
   }
   RunOptions run_options;
   run_options.resume = parsed.values["resume"].as<bool>();
+  run_options.restart_changed = parsed.values["restart-changed"].as<bool>();
   if (parsed.values.count("stages")) {
     std::stringstream list(parsed.values["stages"].as<std::string>());
     for (std::string name; std::getline(list, name, ',');) {

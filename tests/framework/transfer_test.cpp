@@ -183,7 +183,7 @@ using Tensors = std::map<std::string, torch::Tensor>;
 /// Every tensor of one part ("backbone" or "head") of a checkpoint, by key.
 Tensors read_part(const fs::path& checkpoint, const std::string& part) {
   torch::serialize::InputArchive archive;
-  archive.load_from((checkpoint / (part + ".pt")).string());
+  lmforge::read_checkpoint_archive(checkpoint.string(), part + ".pt", archive);
   Tensors tensors;
   for (const auto& key : archive.keys()) {
     torch::Tensor value;
@@ -569,7 +569,7 @@ class SumOfParametersTask : public lmforge::Task {
 /// The learning rate of each parameter group in a checkpoint's saved optimizer.
 std::vector<double> saved_group_rates(const fs::path& checkpoint) {
   torch::serialize::InputArchive trainer;
-  trainer.load_from((checkpoint / "trainer.pt").string());
+  lmforge::read_checkpoint_archive(checkpoint.string(), "trainer.pt", trainer);
   torch::serialize::InputArchive groups;
   trainer.read("param_groups", groups);
   torch::Tensor size;

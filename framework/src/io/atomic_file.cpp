@@ -33,18 +33,33 @@ void write_atomically(const std::string& path, const std::function<void(std::ost
   namespace fs = std::filesystem;
   fs::path target(path);
   std::string temp = path + ".tmp." + std::to_string(::getpid());
-  {
+  // Whatever fails below (a full disk, a file size limit, a read-only folder), the temporary
+  // file goes and the target keeps its previous contents.
+  auto discard = [&] {
+    std::error_code ignored;
+    fs::remove(temp, ignored);
+  };
+  try {
     std::ofstream out(temp, std::ios::binary | std::ios::trunc);
     if (!out) throw Error(temp, std::string("cannot create file: ") + std::strerror(errno));
+    errno = 0;
     write(out);
     out.flush();
-    if (!out) throw Error(temp, "write failed (disk full?)");
+    int saved = errno;
+    out.close();
+    if (!out) {
+      throw Error(path, std::string("write failed: ") +
+                            (saved ? std::strerror(saved) : "stream error") + " (disk full?)");
+    }
+    fsync_path(temp, O_RDONLY);
+  } catch (...) {
+    discard();
+    throw;
   }
-  fsync_path(temp, O_RDONLY);
   std::error_code ec;
   fs::rename(temp, target, ec);
   if (ec) {
-    fs::remove(temp);
+    discard();
     throw Error(path, "cannot rename temporary file into place: " + ec.message());
   }
   sync_directory(target.has_parent_path() ? target.parent_path().string() : ".");

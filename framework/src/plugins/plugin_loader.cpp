@@ -2,11 +2,13 @@
 
 #define BOOST_DLL_USE_STD_FS
 #include <dlfcn.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <boost/dll/shared_library.hpp>
 #include <cstdlib>
 #include <filesystem>
+#include <iostream>
 #include <sstream>
 
 #include "lmforge/error.h"
@@ -46,6 +48,42 @@ void check_handshake(const std::string& path, const PluginInfo& info) {
   }
 }
 
+std::string mode_text(mode_t mode) {
+  std::ostringstream s;
+  s << "mode " << std::oct << (mode & 07777);
+  return s.str();
+}
+
+/// Loading a plugin runs its code with the user's rights, so nobody else may be able to change
+/// what gets loaded: a file writable by other users, or a folder where they can add or swap
+/// files (writable by others and, for a named file, without the sticky bit that stops them
+/// renaming over it), is refused. Group-writable is common on shared machines: a warning.
+void check_not_writable_by_others(const fs::path& path, bool scanned_folder) {
+  struct stat info {};
+  if (::stat(path.c_str(), &info) != 0) return;  // the load itself names a missing file
+  const bool folder = S_ISDIR(info.st_mode);
+  const char* what = folder ? "plugin folder" : "plugin file";
+  if (info.st_mode & S_IWOTH) {
+    const bool sticky = info.st_mode & S_ISVTX;
+    if (!folder || scanned_folder || !sticky) {
+      throw PluginError(path.string(),
+                        std::string("refused: the ") + what + " is writable by every user (" +
+                            mode_text(info.st_mode) + "), so anyone could " +
+                            (folder ? "put code in it" : "change the code") +
+                            " lmforge would run; chmod o-w it or move the plugin elsewhere");
+    }
+  }
+  if ((info.st_mode & S_IWGRP) && !folder) {
+    static std::vector<std::string> warned;
+    if (std::find(warned.begin(), warned.end(), path.string()) == warned.end()) {
+      warned.push_back(path.string());
+      std::cerr << "lmforge: warning: " << path.string() << ": the " << what
+                << " is writable by its group (" << mode_text(info.st_mode)
+                << "); every member can change the code lmforge runs\n";
+    }
+  }
+}
+
 }  // namespace
 
 PluginLoader& PluginLoader::instance() {
@@ -59,9 +97,13 @@ void PluginLoader::load_file(const std::string& path) {
   if (ec) throw PluginError(path, "plugin file not found");
   std::string key = canonical.string();
   if (std::find(loaded_paths_.begin(), loaded_paths_.end(), key) != loaded_paths_.end()) return;
+  check_not_writable_by_others(canonical, false);
+  check_not_writable_by_others(canonical.parent_path(), false);
 
   // Heap-allocated and never freed: a plugin's code (vtables, factories) must outlive every
-  // object it made, so the library is never unloaded.
+  // object it made, so the library is never unloaded. Kept in a list that is itself never freed,
+  // so LeakSanitizer sees it as reachable rather than leaked.
+  static auto* libraries = new std::vector<boost::dll::shared_library*>();
   auto* library = new boost::dll::shared_library();
   std::error_code load_error;
   library->load(canonical, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local,
@@ -84,6 +126,7 @@ void PluginLoader::load_file(const std::string& path) {
     }
     throw PluginError(path, "cannot load as a shared library (not a plugin?): " + why);
   }
+  libraries->push_back(library);
   if (!library->has(kInfoSymbol) || !library->has(kRegisterSymbol)) {
     throw PluginError(path, "not an lmforge plugin: it does not export " +
                                 std::string(kInfoSymbol) +
@@ -118,6 +161,7 @@ void PluginLoader::load_file(const std::string& path) {
 void PluginLoader::load_directory(const std::string& directory) {
   std::error_code ec;
   if (!fs::is_directory(directory, ec)) return;
+  check_not_writable_by_others(fs::canonical(directory, ec), true);
   std::vector<fs::path> files;
   for (const auto& entry : fs::directory_iterator(directory, ec)) {
     if (looks_like_plugin_file(entry.path())) files.push_back(entry.path());
@@ -145,6 +189,8 @@ void PluginLoader::load_default_paths(const std::vector<std::string>& extra) {
     std::stringstream paths(env);
     std::string item;
     while (std::getline(paths, item, ':')) {
+      // An empty entry means the working directory in $PATH; here it means nothing, so a
+      // stray ':' never makes lmforge load whatever .so files lie where it was started.
       if (!item.empty()) load_paths({item}, "$LMFORGE_PLUGIN_PATH");
     }
   }

@@ -19,7 +19,10 @@ bool InitSpec::has(const std::string& part) const {
 }
 
 void InitSpec::visit(OptionVisitor& v) {
-  v.field("from", from, "earlier stage name or run/stage directory to take parts from").required();
+  v.field("from", from,
+          "earlier stage name, or a run/stage directory to take parts from (a relative path "
+          "starts at the working directory, not the recipe's folder)")
+      .required();
   v.field("parts", parts, "parts to take: tokenizer, backbone, head");
   v.choice("vocabulary", vocabulary, {"keep", "extend"},
            "keep the source's vocabulary, or extend it with this stage's words (ULMFiT)");
@@ -66,6 +69,9 @@ void TrainSpec::visit(OptionVisitor& v) {
   v.field("metrics", metrics,
           "extra metrics of a labelled task's evaluation, by registered name (e.g. cohen_kappa; "
           "`lmforge plugins` lists kind metric)");
+  v.choice("nonfinite_loss", nonfinite_loss, {"stop", "skip"},
+           "a batch whose loss is NaN or infinite: stop the stage (naming the step, the last "
+           "finite loss and the newest checkpoint) or skip the batch (counted in train_end)");
 }
 
 void StageSpec::visit(OptionVisitor& v) {

@@ -50,6 +50,7 @@ struct TrainSpec {
   std::int64_t patience = 0;
   std::string precision = "fp32";
   std::vector<std::string> metrics;
+  std::string nonfinite_loss = "stop";  ///< stop | skip a batch whose loss is NaN or infinite
   void visit(OptionVisitor& v);
 };
 

@@ -26,6 +26,7 @@
 #include "lmforge/text_file.h"
 #include "lmforge/vocabulary.h"
 #include "plugins/plugin_loader.h"
+#include "recipe/stage_settings.h"
 #include "train/checkpoint.h"
 #include "train/runtime.h"
 #include "train/stage_artifacts.h"
@@ -47,14 +48,24 @@ std::string init_source_dir(const RecipeSpec& recipe, std::size_t stage_index) {
     }
     return (fs::path(recipe.run_dir) / stage.init.from).string();
   }
+  // A path is taken as written: relative to the working directory, as every path on the
+  // command line (documented in `lmforge plugins --describe` under init.from).
   std::error_code ec;
-  if (fs::is_directory(stage.init.from, ec)) return stage.init.from;
+  fs::path tried = fs::absolute(stage.init.from, ec).lexically_normal();
+  if (fs::is_directory(tried, ec)) return tried.string();
   std::vector<std::string> names;
   for (std::size_t i = 0; i < stage_index; ++i) names.push_back(recipe.stages[i].name);
-  throw ConfigError(stage.place, "init.from '" + stage.init.from +
-                                     "' is neither an earlier stage (" +
-                                     (names.empty() ? std::string("none") : names.front()) +
-                                     "...) nor an existing directory");
+  std::string message = "init.from '" + stage.init.from + "' is neither an earlier stage (" +
+                        (names.empty() ? std::string("none") : join_names(names)) +
+                        ") nor an existing directory: looked for " + tried.string() +
+                        " (relative paths start at the working directory)";
+  // The likeliest slip: a path written relative to the recipe's own folder.
+  fs::path beside =
+      (fs::absolute(recipe.file, ec).parent_path() / stage.init.from).lexically_normal();
+  if (fs::path(stage.init.from).is_relative() && fs::is_directory(beside, ec)) {
+    message += "; " + beside.string() + " exists: give that path";
+  }
+  throw ConfigError(stage.place, message + did_you_mean(stage.init.from, names));
 }
 
 void check_init_parts(const StageSpec& stage) {
@@ -347,16 +358,52 @@ void run_recipe(const RecipeSpec& recipe, const RunOptions& options) {
   }
 
   Registry& registry = Registry::instance();
+  // Once a stage starts afresh, later stages may be built on what it will produce (init.from):
+  // they start afresh too rather than keep results made from the old one.
+  bool restarted_earlier = false;
   for (std::size_t index = 0; index < recipe.stages.size(); ++index) {
     const StageSpec& stage = recipe.stages[index];
     fs::path stage_dir = fs::path(recipe.run_dir) / stage.name;
     if (!selected(options, stage.name)) continue;
-    if (options.resume && fs::exists(stage_dir / "done")) {
+    const YAML::Node settings = stage_settings(recipe, index);
+    bool resume = options.resume && !restarted_earlier;
+    if (resume) {
+      // The model, its data and its seed must be the ones the checkpoints were made with. How
+      // it trains (train:, generate:) may change for an unfinished stage, e.g. freezing a group
+      // from here on; a finished stage's results would not reflect such a change, so it counts.
+      const bool finished = fs::exists(stage_dir / "done");
+      std::string list, training;
+      for (const auto& line : changed_settings(stage_dir.string(), settings)) {
+        bool how_it_trains = line.rfind("stage.train.", 0) == 0 ||
+                             line.rfind("stage.generate.", 0) == 0 ||
+                             line.rfind("stage.generate:", 0) == 0;
+        std::string& into = how_it_trains && !finished ? training : list;
+        into += (into.empty() ? "" : "; ") + line;
+      }
+      if (!list.empty()) {
+        if (!options.restart_changed) {
+          throw ConfigError(stage.place,
+                            "--resume: " + std::string(finished ? "finished " : "") + "stage '" +
+                                stage.name + "' was run with other settings than this recipe's (" +
+                                list +
+                                "); resume with the recipe as it was, or add --restart-changed "
+                                "to train this stage and the ones after it afresh");
+        }
+        std::cout << stage.name << ": settings changed (" << list << "), starting afresh\n";
+        resume = false;
+      } else if (!training.empty()) {
+        std::cerr << "lmforge: warning: " << stage.name
+                  << ": resuming with changed training settings (" << training << ")\n";
+      }
+    }
+    if (resume && fs::exists(stage_dir / "done")) {
       std::cout << stage.name << ": already finished, skipping\n";
       continue;
     }
+    restarted_earlier = restarted_earlier || (options.resume && !resume);
     fs::create_directories(stage_dir);
     fs::remove(stage_dir / "done");
+    save_stage_settings(stage_dir.string(), settings);
     torch::manual_seed(static_cast<std::uint64_t>(recipe.seed) + index);
     StageComponents c = effective_components(recipe, index);
     std::string source_dir = stage.init.given() ? init_source_dir(recipe, index) : "";
@@ -426,7 +473,7 @@ void run_recipe(const RecipeSpec& recipe, const RunOptions& options) {
                            task->num_outputs());
 
     TrainerSetup setup{stage.name,      stage_dir.string(), stage.place, &stage.train,
-                       c.backbone.type, c.head.type,        device,      options.resume};
+                       c.backbone.type, c.head.type,        device,      resume};
     Metrics final_metrics = Trainer(setup, model, *task).fit();
     for (const auto& line : task->summary(final_metrics)) {
       std::cout << stage.name << ": " << line << "\n";

@@ -11,6 +11,9 @@ namespace lmforge {
 
 struct RunOptions {
   bool resume = false;
+  /// With `resume`: a stage whose settings differ from those it ran with (settings.yaml) starts
+  /// afresh, and so does every stage after it, instead of the run being refused.
+  bool restart_changed = false;
   /// Run only these stages (empty = all). A stage that inits from a stage left out reads that
   /// stage's finished directory in the run, e.g. to try a new classifier on a pre-trained body.
   std::vector<std::string> only_stages;

@@ -6,8 +6,10 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <csignal>
 #include <filesystem>
 #include <iomanip>
+#include <iostream>
 #include <sstream>
 
 #include "config/yaml_options.h"
@@ -79,8 +81,21 @@ std::vector<double> discriminative_scales(double factor, std::size_t backbone_gr
 
 namespace {
 [[noreturn]] void throw_interrupted_at(const std::string& stage_dir) {
-  throw Error(stage_dir, "interrupted; checkpoint saved, continue with --resume",
+  // The CLI turns this into exit code 130, or 143 when SIGTERM asked (interrupt_signal()).
+  throw Error(stage_dir,
+              std::string(interrupt_signal() == SIGTERM ? "terminated (SIGTERM)" : "interrupted") +
+                  "; checkpoint saved, continue with --resume",
               ExitCode::kInterrupted);
+}
+
+/// The newest checkpoint a resume could start from, for messages; never throws.
+std::string newest_checkpoint_text(const CheckpointStore& store) {
+  try {
+    auto latest = store.latest();
+    if (latest) return "the newest good checkpoint is " + *latest + " (continue with --resume)";
+  } catch (const Error&) {
+  }
+  return "no checkpoint of this stage was saved yet";
 }
 }  // namespace
 
@@ -137,12 +152,28 @@ Metrics Trainer::fit() {
   // same average as an uninterrupted run.
   double window_loss = 0;
   std::int64_t window_steps = 0;
+  // Non-finite losses: the last finite one (for the message when training stops) and how many
+  // batches were skipped under `nonfinite_loss: skip`.
+  double last_finite_loss = std::numeric_limits<double>::quiet_NaN();
+  std::int64_t last_finite_step = 0;
+  std::int64_t skipped_nonfinite = 0;
   Metrics final_metrics;
 
   // Data-parallel ranks: rank 0 writes the run's files, every rank computes its share.
   DataParallel parallel;
   MixedPrecision precision(parse_precision(spec.precision, setup_.place), setup_.device);
-  auto latest = setup_.resume ? store.latest() : std::nullopt;
+  std::optional<std::string> latest;
+  if (setup_.resume) {
+    // A damaged newest checkpoint (a full disk, a bad copy) costs the steps since the one before,
+    // not the run: resume from the newest intact one, saying which files were passed over.
+    std::vector<std::string> skipped;
+    latest = store.newest_intact(skipped);
+    for (const auto& line : skipped) std::cerr << "lmforge: warning: " << line << "\n";
+    if (latest && !skipped.empty()) {
+      std::cerr << "lmforge: warning: resuming from the older intact checkpoint " << *latest
+                << "\n";
+    }
+  }
   if (latest) {
     position = CheckpointStore::read_meta(*latest);
     load_part(model_.backbone(), *latest, "backbone");
@@ -167,6 +198,7 @@ Metrics Trainer::fit() {
     archive.write("window_loss", torch::tensor(window_loss, torch::kDouble));
     archive.write("window_steps", torch::tensor(window_steps));
     archive.write("loss_scale", torch::tensor(precision.state(), torch::kDouble));
+    archive.write("skipped_nonfinite", torch::tensor(skipped_nonfinite));
     task_.save_state(archive);
     // Ranks > 0 carry their own task state (their rows of a recurrent state): rank 0 keeps each
     // one's bytes, gathered just before the save.
@@ -200,6 +232,10 @@ Metrics Trainer::fit() {
       window_steps = value("window_steps").item<std::int64_t>();
       // Checkpoints from before mixed precision (or from another precision) have no scaler
       // state or a neutral one: a resume in another precision starts its scale afresh.
+      torch::Tensor skipped;
+      if (archive.try_read("skipped_nonfinite", skipped)) {
+        skipped_nonfinite = skipped.item<std::int64_t>();
+      }
       if (archive.try_read("loss_scale", rng_scratch)) {
         auto state = rng_scratch.contiguous();
         precision.load_state(std::vector<double>(state.data_ptr<double>(),
@@ -220,6 +256,17 @@ Metrics Trainer::fit() {
 
   std::int64_t global_step = position.global_step;
   auto checkpoint = [&](std::int64_t epoch, std::int64_t step_in_epoch, bool finished) {
+    // A checkpoint is only ever a good one: weights that overflowed (a finite loss whose update
+    // was not) stop the stage here, and the previous checkpoint stays the newest.
+    for (const auto& item : model_.named_parameters()) {
+      if (!torch::isfinite(item.value()).all().item<bool>()) {
+        throw Error(setup_.place, "training diverged: weight '" + item.key() +
+                                      "' is no longer finite after step " +
+                                      std::to_string(global_step) + "; " +
+                                      newest_checkpoint_text(store) +
+                                      ". Lower the learning rate or set train.clip_grad_norm");
+      }
+    }
     log_offset = log.size();
     CheckpointMeta meta{epoch,    step_in_epoch,        global_step,
                         finished, setup_.backbone_type, setup_.head_type};
@@ -317,37 +364,66 @@ Metrics Trainer::fit() {
         auto autocast = precision.forward();
         result = task_.train_step(model_, step);
       }
+      // A non-finite loss is caught before its gradients reach the weights. Under
+      // `nonfinite_loss: skip` every rank skips the batch together (the decision is agreed).
+      const double local_loss = result.loss.item<double>();
+      bool skip_batch = false;
+      if (spec.nonfinite_loss == "skip" && !result.updated) {
+        skip_batch = !std::isfinite(parallel.active() ? parallel.agree(local_loss, false).mean_loss
+                                                      : local_loss);
+      }
       if (!result.updated) {
         // A rank whose share of a short last batch is empty contributes zero gradients.
-        if (result.loss.requires_grad()) precision.scale_loss(result.loss).backward();
+        if (result.loss.requires_grad() && !skip_batch) {
+          precision.scale_loss(result.loss).backward();
+        }
         parallel.average_gradients();
         // fp16: a step whose gradients overflowed is skipped (the same on every rank: the
         // gradients are already averaged).
-        if (precision.unscale_gradients(model_.parameters())) {
+        if (!skip_batch && precision.unscale_gradients(model_.parameters())) {
           if (spec.clip_grad_norm > 0) {
             torch::nn::utils::clip_grad_norm_(model_.parameters(), spec.clip_grad_norm);
           }
           optimizer->step();
         }
       }
-      auto agreed =
-          parallel.agree(result.loss.item<double>(), interrupt_requested(), result.tokens);
+      auto agreed = parallel.agree(local_loss, interrupt_requested(), result.tokens);
       double loss = agreed.mean_loss;
       stop_requested = stop_requested || agreed.stop;
-      if (!std::isfinite(loss)) {
-        throw Error(setup_.place, "training diverged: loss is " + std::to_string(loss) +
-                                      " at step " + std::to_string(global_step + 1) +
-                                      "; lower the learning rate or enable clip_grad_norm");
+      if (skip_batch) {
+        ++skipped_nonfinite;
+      } else if (!std::isfinite(loss)) {
+        std::ostringstream s;
+        s << "training diverged at step " << global_step + 1 << " (epoch " << epoch + 1
+          << "): the loss is "
+          << (std::isnan(loss) ? "NaN"
+              : loss > 0       ? "+inf"
+                               : "-inf")
+          << "; ";
+        if (std::isnan(last_finite_loss)) {
+          s << "no step had a finite loss";
+        } else {
+          s << "the last finite loss was " << last_finite_loss << " at step " << last_finite_step;
+        }
+        s << "; " << newest_checkpoint_text(store)
+          << ". Lower the learning rate or set train.clip_grad_norm";
+        if (!result.updated) s << ", or skip such batches with train.nonfinite_loss: skip";
+        throw Error(setup_.place, s.str());
+      } else {
+        last_finite_loss = loss;
+        last_finite_step = global_step + 1;
       }
       train_seconds +=
           std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
       train_tokens += agreed.tokens;
       ++global_step;
-      window_loss += loss;
-      ++window_steps;
+      if (!skip_batch) {
+        window_loss += loss;
+        ++window_steps;
+      }
       double tokens_per_second = train_tokens / std::max(1e-9, train_seconds);
       progress.update(global_step, epoch, loss, base_lr.back() * factor, tokens_per_second);
-      if (global_step % spec.log_every == 0) {
+      if (global_step % spec.log_every == 0 && window_steps > 0) {
         log.write({{"stage", setup_.stage_name},
                    {"split", "train"},
                    {"epoch", epoch + 1},
@@ -395,6 +471,7 @@ Metrics Trainer::fit() {
                {"train_tokens", train_tokens},
                {"tokens_per_sec", train_tokens / std::max(1e-9, train_seconds)},
                {"peak_rss_mib", peak_rss_mib()},
+               {"skipped_nonfinite", skipped_nonfinite},
                {"world_size", static_cast<std::int64_t>(parallel.world_size())},
                {"communication_seconds", parallel.communication_seconds()}});
     std::ostringstream s;
@@ -405,6 +482,9 @@ Metrics Trainer::fit() {
       s << ", " << parallel.world_size() << " processes, " << std::setprecision(1)
         << 100.0 * parallel.communication_seconds() / std::max(1e-9, train_seconds)
         << "% of the step in communication";
+    }
+    if (skipped_nonfinite > 0) {
+      s << ", " << skipped_nonfinite << " batch(es) skipped for a non-finite loss";
     }
     if (precision.precision() != Precision::kFp32) {
       s << ", " << precision_name(precision.precision());
