@@ -197,14 +197,26 @@ void SentencePieceTokenizer::train() {
   }
   Tokenizer::set_vocabulary(load_model(serialized, "trained sentencepiece model"));
 
-  // Piece frequencies on the sample: what counts() means for a subword vocabulary.
+  // Piece frequencies on the sample: what counts() means for a subword vocabulary. Encoding is
+  // const and thread-safe, so the trainer's threads share the pass (on WikiText-2 it cost as much
+  // as a fifth of the training time on one thread).
   Vocabulary& vocab = mutable_vocabulary();
-  std::vector<std::int64_t> counts(static_cast<std::size_t>(vocab.size()), 0);
-  for (const std::string& line : sample_) {
-    for (std::int64_t id : encode(line)) ++counts[static_cast<std::size_t>(id)];
+  const auto workers = static_cast<std::size_t>(threads);
+  std::vector<std::vector<std::int64_t>> partial(
+      workers, std::vector<std::int64_t>(static_cast<std::size_t>(vocab.size()), 0));
+  std::vector<std::thread> pool;
+  for (std::size_t w = 0; w < workers; ++w) {
+    pool.emplace_back([&, w] {
+      for (std::size_t i = w; i < sample_.size(); i += workers) {
+        for (std::int64_t id : encode(sample_[i])) ++partial[w][static_cast<std::size_t>(id)];
+      }
+    });
   }
-  for (std::size_t id = 0; id < counts.size(); ++id) {
-    vocab.set_count(static_cast<std::int64_t>(id), counts[id]);
+  for (std::thread& t : pool) t.join();
+  for (std::size_t id = 0; id < partial[0].size(); ++id) {
+    std::int64_t count = 0;
+    for (const auto& counts : partial) count += counts[id];
+    vocab.set_count(static_cast<std::int64_t>(id), count);
   }
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
