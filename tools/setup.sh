@@ -23,11 +23,12 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config git python3 python3-venv python3-pip
   libyaml-cpp-dev libboost-dev libboost-program-options-dev libboost-filesystem-dev
   catch2 libgloo-dev
+  libsentencepiece-dev libicu-dev libstemmer-dev wordnet-base
 )
 # Debian's LibTorch 1.13 needs a threaded OpenBLAS beside it (the reference BLAS is 20x slower).
 if ((debian_libtorch)); then packages+=(libtorch-dev libopenblas0-pthread); fi
 # Benchmarks compare against Python PyTorch on the same LibTorch and against gensim/fastText.
-if ((bench)); then packages+=(python3-torch python3-gensim fasttext python3-numpy); fi
+if ((bench)); then packages+=(python3-torch python3-gensim fasttext python3-numpy python3-sentencepiece); fi
 
 sudo_cmd=()
 if [[ $(id -u) -ne 0 ]]; then sudo_cmd=(sudo); fi

@@ -19,5 +19,6 @@ int generate_command(const Args& args);
 int embed_command(const Args& args);
 int predict_command(const Args& args);
 int new_command(const Args& args);
+int tokenize_command(const Args& args);
 
 }  // namespace lmforge::cli

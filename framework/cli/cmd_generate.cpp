@@ -21,6 +21,7 @@ int generate_command(const Args& args) {
       "sample among the k most likely (0 = all)")("top-p", po::value<double>()->default_value(1.0),
                                                   "nucleus sampling mass")(
       "seed", po::value<std::uint64_t>()->default_value(1), "sampling seed")(
+      "one-line", "show each end of line as ⏎ instead of breaking the line")(
       "plugin-path", po::value<std::vector<std::string>>()->composing(),
       "extra plugin file or folder (repeatable)");
   Parsed parsed = parse_command("generate", args, options);
@@ -38,6 +39,7 @@ int generate_command(const Args& args) {
   sampling.top_k = parsed.values["top-k"].as<std::int64_t>();
   sampling.top_p = parsed.values["top-p"].as<double>();
   sampling.seed = parsed.values["seed"].as<std::uint64_t>();
+  sampling.line_break = parsed.values.count("one-line") ? " ⏎ " : "\n";
   if (sampling.max_tokens <= 0) throw ConfigError("--max-tokens", "must be greater than 0");
   if (sampling.temperature < 0) throw ConfigError("--temperature", "must be 0 or greater");
   if (sampling.top_k < 0) throw ConfigError("--top-k", "must be 0 or greater");

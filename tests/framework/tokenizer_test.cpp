@@ -428,8 +428,9 @@ TEST_CASE("options declare their fields", "[text][options]") {
   RecordingVisitor v;
   lmforge::WordTokenizerOptions options;
   options.visit(v);
-  CHECK(v.names == Strings{"lowercase", "min_count", "max_size"});
-  CHECK(v.constraints == Strings{"", "positive", "non_negative"});
+  CHECK(v.names == Strings{"split", "lowercase", "normalize", "stopwords", "stem", "lemma",
+                           "min_count", "max_size"});
+  CHECK(v.constraints == Strings{"", "", "", "", "", "", "positive", "non_negative"});
 
   RecordingVisitor c;
   lmforge::CharTokenizerOptions char_options;

@@ -32,17 +32,26 @@ class LMFORGE_API Tokenizer {
   virtual std::string join(const std::vector<std::string>& tokens) const = 0;
 
   /// Counts tokens of one text; call for every line of the corpus, then `build_vocabulary`.
-  void count(std::string_view text);
+  /// Virtual so that a tokenizer which learns more than counts (a sentencepiece model trained on
+  /// a sample of the lines) can collect what it needs.
+  virtual void count(std::string_view text);
   /// Freezes the vocabulary from the counts: min_count, max_size; ties broken by first appearance.
-  void build_vocabulary();
-  /// Replaces the vocabulary (e.g. one loaded from an earlier stage).
-  void set_vocabulary(Vocabulary vocab) { vocab_ = std::move(vocab); }
+  virtual void build_vocabulary();
+  /// Replaces the vocabulary (e.g. one loaded from an earlier stage). A tokenizer that keeps
+  /// state beside the token table (a sentencepiece model, a stop-word list) restores it here from
+  /// the vocabulary's attachments and throws DataError when they are missing or do not match.
+  virtual void set_vocabulary(Vocabulary vocab) { vocab_ = std::move(vocab); }
   const Vocabulary& vocabulary() const { return vocab_; }
 
   /// Token ids of `text`; unknown tokens map to <unk>.
-  std::vector<std::int64_t> encode(std::string_view text) const;
+  virtual std::vector<std::int64_t> encode(std::string_view text) const;
   /// Text of `ids`, specials (<pad>, <bos>, <eos>) dropped.
-  std::string decode(const std::vector<std::int64_t>& ids) const;
+  virtual std::string decode(const std::vector<std::int64_t>& ids) const;
+
+ protected:
+  /// For subclasses that build the table themselves (set_vocabulary may be overridden).
+  Vocabulary& mutable_vocabulary() { return vocab_; }
+  const VocabularyOptions& vocabulary_options() const { return vocab_options_; }
 
  private:
   VocabularyOptions vocab_options_;

@@ -39,8 +39,9 @@ std::vector<std::int64_t> sample_ids(Model& model, const std::vector<std::int64_
     state = features.state;
     auto all_logits = model.head().forward(features);
     if (all_logits.dim() != 3) {
-      throw ConfigError("generate", "this model's head gives one prediction per text, not per token; "
-                                    "generate needs a language-model stage (head: lm)");
+      throw ConfigError("generate",
+                        "this model's head gives one prediction per text, not per token; "
+                        "generate needs a language-model stage (head: lm)");
     }
     auto logits = all_logits.select(1, -1).squeeze(0).to(torch::kCPU);
     logits = logits.to(torch::kDouble);
@@ -69,7 +70,7 @@ std::string generate_text(Model& model, const Tokenizer& tokenizer, const std::s
   std::vector<std::int64_t> sentence;
   for (auto id : ids) {
     if (id == Vocabulary::kEos) {
-      text += tokenizer.decode(sentence) + " ⏎ ";
+      text += tokenizer.decode(sentence) + options.line_break;
       sentence.clear();
     } else {
       sentence.push_back(id);

@@ -18,13 +18,16 @@ struct SamplingOptions {
   double top_p = 1.0;        ///< nucleus mass
   std::uint64_t seed = 1;
   bool stop_at_eos = false;  ///< stop at the end of a sentence instead of continuing
+  /// What <eos> becomes in generated text: " ⏎ " keeps a sample on one line (training logs);
+  /// `lmforge generate` prints "\n" so that verse looks like verse.
+  std::string line_break = " ⏎ ";
 };
 
 /// Ids sampled after `prompt_ids` (the prompt itself not included).
 std::vector<std::int64_t> sample_ids(Model& model, const std::vector<std::int64_t>& prompt_ids,
                                      const SamplingOptions& options, torch::Device device);
 
-/// The continuation of `prompt` as text (<eos> shown as a line break).
+/// The continuation of `prompt` as text (<eos> shown as options.line_break).
 std::string generate_text(Model& model, const Tokenizer& tokenizer, const std::string& prompt,
                           const SamplingOptions& options, torch::Device device);
 

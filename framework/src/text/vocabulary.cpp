@@ -7,6 +7,7 @@
 // non-empty, well-formed UTF-8 and unique.
 #include "lmforge/vocabulary.h"
 
+#include <filesystem>
 #include <limits>
 #include <string>
 
@@ -139,7 +140,51 @@ void Vocabulary::set_count(std::int64_t id, std::int64_t count) {
   counts_[static_cast<std::size_t>(id)] = count;
 }
 
+namespace {
+void check_attachment_name(const std::string& name) {
+  bool ok = !name.empty() && name.front() != '.';
+  for (char c : name) {
+    ok = ok &&
+         ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-');
+  }
+  if (!ok) {
+    throw Error("vocabulary", "attachment name '" + name +
+                                  "' must be lowercase letters, digits, '.', '_' or '-'");
+  }
+}
+}  // namespace
+
+void Vocabulary::attach(const std::string& name, std::string bytes) {
+  check_attachment_name(name);
+  attachments_[name] = std::move(bytes);
+}
+
+const std::string* Vocabulary::attachment(const std::string& name) const {
+  auto it = attachments_.find(name);
+  return it == attachments_.end() ? nullptr : &it->second;
+}
+
+const std::string* Vocabulary::load_attachment(const std::string& name) {
+  check_attachment_name(name);
+  if (const std::string* in_memory = attachment(name)) return in_memory;
+  if (loaded_from_.empty()) return nullptr;
+  const std::string path = attachment_path(loaded_from_, name);
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) return nullptr;
+  return &(attachments_[name] = io::read_text(path));
+}
+
+std::string Vocabulary::attachment_path(const std::string& vocab_path, const std::string& name) {
+  const std::filesystem::path p(vocab_path);
+  return (p.parent_path() / (p.stem().string() + "." + name)).string();
+}
+
 void Vocabulary::save(const std::string& path) const {
+  // Attachments first: a vocab.txt that exists always has its attachments beside it.
+  for (const auto& [name, bytes] : attachments_) {
+    io::write_text_atomically(attachment_path(path, name), bytes);
+  }
+
   std::string out;
   for (std::size_t i = 0; i < tokens_.size(); ++i) {
     escape_into(out, tokens_[i]);
@@ -157,6 +202,7 @@ Vocabulary Vocabulary::load(const std::string& path) {
   if (rest.substr(0, 3) == "\xEF\xBB\xBF") rest.remove_prefix(3);
 
   Vocabulary vocab;
+  vocab.loaded_from_ = path;
   vocab.tokens_.clear();
   vocab.counts_.clear();
   vocab.index_.clear();
@@ -186,7 +232,8 @@ Vocabulary Vocabulary::load(const std::string& path) {
                  "; only \\\\, \\t, \\n and \\r are allowed");
     }
     if (token.empty()) throw fail(std::string("empty token; ") + kFormatHint);
-    if (!text::is_valid_utf8(token)) throw fail("token " + quote_token(token) + " is not valid UTF-8");
+    if (!text::is_valid_utf8(token))
+      throw fail("token " + quote_token(token) + " is not valid UTF-8");
     std::int64_t count = 0;
     if (!parse_count(line.substr(tab + 1), count)) {
       throw fail("count " + quote_token(line.substr(tab + 1)) + " is not a non-negative integer; " +

@@ -1,5 +1,6 @@
 #include "text/word_tokenizer.h"
 
+#include "lmforge/error.h"
 #include "text/utf8.h"
 
 namespace lmforge {
@@ -29,16 +30,95 @@ bool is_wikitext_separator(std::string_view text, std::size_t pos) {
 }  // namespace
 
 void WordTokenizerOptions::visit(OptionVisitor& v) {
+  v.choice("split", split, {"punctuation", "whitespace"},
+           "punctuation: whitespace separates words and each punctuation character is a token; "
+           "whitespace: tokens are exactly the whitespace-separated fields, as in ready-tokenised "
+           "corpora (Penn Treebank, WikiText), whose own <unk> stays the unknown token");
   v.field("lowercase", lowercase,
           "lowercase the text before splitting (Latin, Greek, Cyrillic; Hangul and CJK have no "
           "case)");
+  normalization.visit(v);
   vocab.visit(v);
 }
 
 WordTokenizer::WordTokenizer(const WordTokenizerOptions& options, const NoContext&)
-    : Tokenizer(options.vocab), lowercase_(options.lowercase) {}
+    : Tokenizer(options.vocab),
+      whitespace_only_(options.split == "whitespace"),
+      lowercase_(options.lowercase),
+      normalizing_(options.normalization.any()),
+      pipeline_(std::make_shared<TokenPipeline>(options.normalization, options.lowercase,
+                                                "tokenizer 'word'")) {
+  if (options.split != "punctuation" && options.split != "whitespace") {
+    throw ConfigError("tokenizer 'word' option split",
+                      "unknown split '" + options.split + "'; known: punctuation, whitespace");
+  }
+}
 
 std::vector<std::string> WordTokenizer::split(std::string_view text) const {
+  if (!normalizing_) {
+    return whitespace_only_ ? split_on_whitespace(text) : split_on_punctuation(text);
+  }
+  const std::string normalized = pipeline_->normalize(text);
+  std::vector<std::string> tokens =
+      whitespace_only_ ? split_on_whitespace(normalized) : split_on_punctuation(normalized);
+  pipeline_->apply(tokens);
+  return tokens;
+}
+
+void WordTokenizer::build_vocabulary() {
+  Tokenizer::build_vocabulary();
+  if (!normalizing_) return;
+  Vocabulary& vocab = mutable_vocabulary();
+  vocab.attach(kPipelineAttachment, pipeline_->description() + "\n");
+  if (pipeline_->uses_stopword_file()) {
+    vocab.attach(kStopwordsAttachment, pipeline_->stopword_file_content());
+  }
+}
+
+void WordTokenizer::set_vocabulary(Vocabulary vocab) {
+  std::string stored;
+  if (const std::string* pipeline = vocab.load_attachment(kPipelineAttachment)) {
+    stored = pipeline->substr(0, pipeline->find('\n'));
+  }
+  // A vocabulary without the attachment was built without normalisation.
+  const std::string expected = normalizing_ ? pipeline_->description() : std::string();
+  if (stored != expected) {
+    throw DataError(
+        "vocabulary",
+        "it was built with the normalisation '" + (stored.empty() ? std::string("none") : stored) +
+            "' but this tokenizer applies '" + (expected.empty() ? std::string("none") : expected) +
+            "'; ids would mean other words. Use the tokenizer options the vocabulary "
+            "was built with");
+  }
+  if (pipeline_->uses_stopword_file()) {
+    if (const std::string* list = vocab.load_attachment(kStopwordsAttachment)) {
+      pipeline_->use_stopword_file_content(*list);
+    }
+  }
+  Tokenizer::set_vocabulary(std::move(vocab));
+}
+
+std::vector<std::string> WordTokenizer::split_on_whitespace(std::string_view text) const {
+  std::vector<std::string> tokens;
+  std::string word;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    char32_t cp = text::next_code_point(text, pos);
+    // Only whitespace separates, as Python's str.split() (which the published counts come from)
+    // does: Unicode White_Space plus the four ASCII information separators. WikiText-2's train
+    // text has 36 tokens that are a lone U+FEFF; they stay tokens.
+    if (text::is_unicode_space(cp) || (cp >= 0x1C && cp <= 0x1F)) {
+      if (!word.empty()) tokens.push_back(std::move(word));
+      word.clear();
+      continue;
+    }
+    text::append_utf8(word, lowercase_ ? text::to_lower(cp) : cp);
+  }
+  if (!word.empty()) tokens.push_back(std::move(word));
+  return tokens;
+}
+
+std::vector<std::string> WordTokenizer::split_on_punctuation(std::string_view text) const {
   std::vector<std::string> tokens;
   std::string word;
   auto flush = [&] {
