@@ -7,9 +7,12 @@
 #include <string>
 #include <vector>
 
+#include "heads/lm/lm_head.h"
 #include "lmforge/error.h"
+#include "support/small_lstm.h"
 #include "support/temp_dir.h"
 #include "tasks/language_modeling/language_modeling_task.h"
+#include "text/char_tokenizer.h"
 #include "text/word_tokenizer.h"
 
 using lmforge::LanguageModelingOptions;
@@ -123,4 +126,33 @@ TEST_CASE("random windows read batch_size windows of bptt+1 consecutive tokens",
   // give step 0 the same rows whatever the seed).
   CHECK(torch::equal(windows_for_seed(5), first));
   CHECK_FALSE(torch::equal(windows_for_seed(6), first));
+}
+
+TEST_CASE("language modelling task: bits per character follow the text, not the tokens",
+          "[task][lm]") {
+  TempDir dir;
+  LanguageModelingOptions options;
+  options.train = dir.file("train.txt", "abcab cabca\nbcabc\nab ba ab\n");
+  options.valid = dir.file("valid.txt", "cab abc\nba\n");
+  options.bptt = 4;
+  options.eval_batch_size = 2;
+  auto evaluate = [&](lmforge::Tokenizer& tokenizer) {
+    LanguageModelingTask task(options, context(2));
+    task.prepare(tokenizer, true);
+    torch::manual_seed(1);
+    auto backbone = lmforge::test::small_lstm(tokenizer.vocabulary().size(), 0, 8, 8, true);
+    lmforge::Model model(backbone, std::make_shared<lmforge::LmHead>(
+                                       lmforge::LmHeadOptions{},
+                                       lmforge::test::head_context(*backbone, task.num_outputs())));
+    return task.evaluate(model, "valid");
+  };
+  // One token per character and one <eos> per line break: bits per character equal bits per
+  // token exactly.
+  lmforge::CharTokenizer chars(lmforge::CharTokenizerOptions{}, lmforge::NoContext{});
+  auto by_char = evaluate(chars);
+  CHECK(by_char.at("bpc") == Approx(by_char.at("bits_per_token")).epsilon(1e-12));
+  // Words: "cab abc\nba\n" is 11 characters (line breaks included) in 5 tokens (3 words, 2 <eos>).
+  lmforge::WordTokenizer words(lmforge::WordTokenizerOptions{}, lmforge::NoContext{});
+  auto by_word = evaluate(words);
+  CHECK(by_word.at("bpc") == Approx(by_word.at("bits_per_token") * 5.0 / 11.0).epsilon(1e-12));
 }

@@ -156,6 +156,10 @@ class LMFORGE_API LabelledTask : public Task {
   /// each label's share.
   batching::TrainingSelection select_training(std::size_t count,
                                               const std::vector<std::int64_t>& strata) const;
+  /// Prints each split's share of <unk> tokens, with a warning (and the fix) above 10%; call at
+  /// the end of prepare with whether the vocabulary came from an earlier stage (init) rather than
+  /// from this stage's training data.
+  void report_unknown_share(bool vocabulary_reused) const;
   const TaskContext& context() const { return context_; }
   const LabelledDataOptions& data_options() const { return data_; }
 

@@ -4,11 +4,13 @@
 
 #include <cmath>
 #include <filesystem>
+#include <iostream>
 #include <sstream>
 
 #include "io/atomic_file.h"
 #include "lmforge/error.h"
 #include "lmforge/metric.h"
+#include "lmforge/text_stats.h"
 #include "lmforge/text_util.h"
 
 namespace lmforge {
@@ -358,6 +360,19 @@ void LabelledTask::save_artifacts(const std::string& dir) const { write_labels(d
 
 void LabelledTask::load_artifacts(const std::string& dir) {
   set_labels(read_labels(dir, traits_.task_name));
+}
+
+void LabelledTask::report_unknown_share(bool vocabulary_reused) const {
+  for (const char* split : {"train", "valid", "test"}) {
+    const auto& data = examples(split);
+    if (data.empty()) continue;
+    UnknownShare share;
+    for (const auto& e : data) share.add(e.ids);
+    auto report = lmforge::report_unknown_share(
+        split, share, vocabulary_reused ? "the stage named in init.from" : "");
+    std::cout << traits_.task_name << ": " << report.line << "\n";
+    if (!report.warning.empty()) std::cout << traits_.task_name << ": " << report.warning << "\n";
+  }
 }
 
 std::vector<Prediction> LabelledTask::predict(Model& model, const Tokenizer& tokenizer,

@@ -117,6 +117,7 @@ void ClassificationTask::prepare(Tokenizer& tokenizer, bool fit_vocabulary) {
     majority_baseline_[split] = baseline(examples);
     set_examples(split, std::move(examples));
   }
+  report_unknown_share(!fit_vocabulary);
 }
 
 std::vector<ClassificationTask::Example> ClassificationTask::encode_for_prediction(

@@ -3,12 +3,14 @@
 #include <cmath>
 #include <fstream>
 #include <iomanip>
+#include <iostream>
 #include <iterator>
 #include <sstream>
 
 #include "lmforge/error.h"
 #include "lmforge/labelled_text.h"
 #include "lmforge/text_file.h"
+#include "lmforge/text_stats.h"
 
 namespace lmforge {
 
@@ -67,14 +69,30 @@ void LanguageModelingTask::for_each_text(
 }
 
 torch::Tensor LanguageModelingTask::encode_file(Tokenizer& tokenizer, const std::string& spec,
-                                                const std::string& option) const {
+                                                const std::string& option,
+                                                std::int64_t& characters) const {
   std::vector<std::int64_t> ids;
+  characters = 0;
   for_each_text(spec, option, [&](const std::string& text) {
     auto text_ids = tokenizer.encode(text);
     ids.insert(ids.end(), text_ids.begin(), text_ids.end());
     ids.push_back(Vocabulary::kEos);
+    // The line's characters and its line break, which <eos> predicts: bits per character are
+    // then per character of the file, whatever the tokenizer.
+    characters += count_characters(text) + 1;
   });
   return torch::tensor(ids, torch::kLong);
+}
+
+void LanguageModelingTask::report_split(const std::string& split, const torch::Tensor& stream,
+                                        bool vocabulary_reused) const {
+  UnknownShare share;
+  torch::Tensor ids = stream.contiguous();
+  share.add(ids.data_ptr<std::int64_t>(), static_cast<std::size_t>(ids.numel()));
+  auto report =
+      report_unknown_share(split, share, vocabulary_reused ? "the stage named in init.from" : "");
+  std::cout << "language_modeling: " << report.line << "\n";
+  if (!report.warning.empty()) std::cout << "language_modeling: " << report.warning << "\n";
 }
 
 torch::Tensor LanguageModelingTask::batchify(const torch::Tensor& stream, std::int64_t rows) {
@@ -88,7 +106,12 @@ void LanguageModelingTask::prepare(Tokenizer& tokenizer, bool fit_vocabulary) {
     tokenizer.build_vocabulary();
   }
   vocab_size_ = tokenizer.vocabulary().size();
-  torch::Tensor stream = encode_file(tokenizer, options_.train, "train");
+  std::int64_t train_characters = 0;
+  torch::Tensor stream = encode_file(tokenizer, options_.train, "train", train_characters);
+  report_split("train", stream, !fit_vocabulary);
+  const double train_characters_per_token =
+      static_cast<double>(train_characters) /
+      static_cast<double>(std::max<std::int64_t>(1, stream.size(0)));
   torch::Tensor held_out;
   if (options_.valid_fraction > 0) {
     if (!options_.valid.empty()) {
@@ -127,7 +150,14 @@ void LanguageModelingTask::prepare(Tokenizer& tokenizer, bool fit_vocabulary) {
        {std::pair<std::string, std::string>{"valid", options_.valid}, {"test", options_.test}}) {
     const bool split_off = split == "valid" && held_out.defined();
     if (path.empty() && !split_off) continue;
-    torch::Tensor s = split_off ? held_out : encode_file(tokenizer, path, split);
+    std::int64_t characters = 0;
+    torch::Tensor s = split_off ? held_out : encode_file(tokenizer, path, split, characters);
+    // A split held out of the training stream has the training text's characters per token.
+    characters_per_token_[split] =
+        split_off ? train_characters_per_token
+                  : static_cast<double>(characters) /
+                        static_cast<double>(std::max<std::int64_t>(1, s.size(0)));
+    report_split(split, s, !fit_vocabulary);
     std::int64_t rows = std::min<std::int64_t>(options_.eval_batch_size,
                                                std::max<std::int64_t>(1, (s.size(0) - 1) / 2));
     if (s.size(0) < 2) {
@@ -202,9 +232,13 @@ Metrics LanguageModelingTask::evaluate(Model& model, const std::string& split) {
     total_tokens = static_cast<std::int64_t>(std::llround(sums[1].item<double>()));
   }
   double nats = total_nats / static_cast<double>(std::max<std::int64_t>(1, total_tokens));
+  // Per character of the split's text (its own characters per token), so word, syllable and
+  // subword models of the same text compare.
+  const double bpc = nats / std::log(2.0) / std::max(1e-12, characters_per_token_.at(split));
   return {{"loss", nats},
           {"ppl", std::exp(nats)},
           {"bits_per_token", nats / std::log(2.0)},
+          {"bpc", bpc},
           {"unigram_ppl", std::exp(unigram_nats_)}};
 }
 

@@ -56,8 +56,13 @@ class LanguageModelingTask : public Task {
   /// Calls `on_text` for each text of `spec` (a file or a glob of files) in the declared format.
   void for_each_text(const std::string& spec, const std::string& option,
                      const std::function<void(const std::string&)>& on_text) const;
+  /// The token ids of `spec` with <eos> after each text; `characters` gets the texts' Unicode
+  /// characters plus one line break each.
   torch::Tensor encode_file(Tokenizer& tokenizer, const std::string& spec,
-                            const std::string& option) const;
+                            const std::string& option, std::int64_t& characters) const;
+  /// Prints the share of <unk> in a split (a warning above 10%, with the fix).
+  void report_split(const std::string& split, const torch::Tensor& stream,
+                    bool vocabulary_reused) const;
 
   Options options_;
   TaskContext context_;
@@ -67,6 +72,7 @@ class LanguageModelingTask : public Task {
   std::map<std::string, torch::Tensor> eval_;  // split -> [eval_batch_size, columns]
   State state_;
   double unigram_nats_ = 0;  // entropy of the training unigram distribution (baseline)
+  std::map<std::string, double> characters_per_token_;  // split -> its text's, for bpc
 };
 
 }  // namespace lmforge

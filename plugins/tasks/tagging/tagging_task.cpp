@@ -125,6 +125,7 @@ void TaggingTask::prepare(Tokenizer& tokenizer, bool fit_vocabulary) {
   set_examples("train", encode_all(train));
   for (const auto& [split, sentences] : eval_sentences) set_examples(split, encode_all(sentences));
   compute_baselines();
+  report_unknown_share(!fit_vocabulary);
 }
 
 void TaggingTask::compute_baselines() {
