@@ -4,6 +4,7 @@
 #include <sentencepiece_trainer.h>
 
 #include <chrono>
+#include <exception>
 #include <fstream>
 #include <iomanip>
 #include <iostream>
@@ -205,14 +206,23 @@ void SentencePieceTokenizer::train() {
   std::vector<std::vector<std::int64_t>> partial(
       workers, std::vector<std::int64_t>(static_cast<std::size_t>(vocab.size()), 0));
   std::vector<std::thread> pool;
+  // An exception must not leave a worker thread (that would end the process): kept, rethrown.
+  std::vector<std::exception_ptr> failures(workers);
   for (std::size_t w = 0; w < workers; ++w) {
     pool.emplace_back([&, w] {
-      for (std::size_t i = w; i < sample_.size(); i += workers) {
-        for (std::int64_t id : encode(sample_[i])) ++partial[w][static_cast<std::size_t>(id)];
+      try {
+        for (std::size_t i = w; i < sample_.size(); i += workers) {
+          for (std::int64_t id : encode(sample_[i])) ++partial[w][static_cast<std::size_t>(id)];
+        }
+      } catch (...) {
+        failures[w] = std::current_exception();
       }
     });
   }
   for (std::thread& t : pool) t.join();
+  for (const std::exception_ptr& failure : failures) {
+    if (failure) std::rethrow_exception(failure);
+  }
   for (std::size_t id = 0; id < partial[0].size(); ++id) {
     std::int64_t count = 0;
     for (const auto& counts : partial) count += counts[id];
