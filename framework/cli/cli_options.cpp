@@ -4,6 +4,7 @@
 
 #include "config/suggest.h"
 #include "lmforge/error.h"
+#include "plugins/plugin_loader.h"
 
 namespace lmforge::cli {
 
@@ -24,8 +25,8 @@ Parsed parse_command(const std::string& command, const std::vector<std::string>&
     for (const auto& option : options.options()) known.push_back("--" + option->long_name());
     std::string name = e.get_option_name();
     throw ConfigError("lmforge " + command, "unknown option '" + name + "'" +
-                                                did_you_mean(name, known) +
-                                                "; see lmforge " + command + " --help");
+                                                did_you_mean(name, known) + "; see lmforge " +
+                                                command + " --help");
   } catch (const po::error& e) {
     throw ConfigError("lmforge " + command, e.what());
   }
@@ -33,6 +34,19 @@ Parsed parse_command(const std::string& command, const std::vector<std::string>&
     parsed.positional = parsed.values["positional"].as<std::vector<std::string>>();
   }
   return parsed;
+}
+
+void add_plugin_path_option(po::options_description& options) {
+  options.add_options()("plugin-path", po::value<std::vector<std::string>>()->composing(),
+                        "extra plugin file or folder (repeatable)");
+}
+
+void load_plugins(const Parsed& parsed) {
+  std::vector<std::string> extra;
+  if (parsed.values.count("plugin-path")) {
+    extra = parsed.values["plugin-path"].as<std::vector<std::string>>();
+  }
+  PluginLoader::instance().load_default_paths(extra);
 }
 
 void print_usage(const std::string& usage, const po::options_description& options) {

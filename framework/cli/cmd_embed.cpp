@@ -213,9 +213,8 @@ int embed_command(const Args& args) {
       "similarity", po::value<std::vector<std::string>>()->composing(),
       "evaluate: word-pair similarity file, e.g. WordSim-353 or SimLex-999 (repeatable)")(
       "restrict-vocab", po::value<std::int64_t>(),
-      "evaluate: analogy questions use the N most frequent words (30000; 0 = all)")(
-      "plugin-path", po::value<std::vector<std::string>>()->composing(),
-      "extra plugin file or folder (repeatable)");
+      "evaluate: analogy questions use the N most frequent words (30000; 0 = all)");
+  add_plugin_path_option(options);
   Parsed parsed = parse_command("embed", args, options);
   const po::variables_map& values = parsed.values;
   if (values.count("help")) {
@@ -308,9 +307,7 @@ int embed_command(const Args& args) {
     }
   }
 
-  std::vector<std::string> extra;
-  if (values.count("plugin-path")) extra = values["plugin-path"].as<std::vector<std::string>>();
-  PluginLoader::instance().load_default_paths(extra);
+  load_plugins(parsed);
   configure_runtime(0);
   LoadedStage stage = load_stage(run);
   torch::Tensor embedding = stage.model->backbone().input_embedding();

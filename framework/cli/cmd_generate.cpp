@@ -21,9 +21,8 @@ int generate_command(const Args& args) {
       "sample among the k most likely (0 = all)")("top-p", po::value<double>()->default_value(1.0),
                                                   "nucleus sampling mass")(
       "seed", po::value<std::uint64_t>()->default_value(1), "sampling seed")(
-      "one-line", "show each end of line as ⏎ instead of breaking the line")(
-      "plugin-path", po::value<std::vector<std::string>>()->composing(),
-      "extra plugin file or folder (repeatable)");
+      "one-line", "show each end of line as ⏎ instead of breaking the line");
+  add_plugin_path_option(options);
   Parsed parsed = parse_command("generate", args, options);
   if (parsed.values.count("help")) {
     print_usage("lmforge generate RUN [options]", options);
@@ -46,11 +45,7 @@ int generate_command(const Args& args) {
   if (!(sampling.top_p > 0 && sampling.top_p <= 1)) {
     throw ConfigError("--top-p", "must be in (0, 1]");
   }
-  std::vector<std::string> extra;
-  if (parsed.values.count("plugin-path")) {
-    extra = parsed.values["plugin-path"].as<std::vector<std::string>>();
-  }
-  PluginLoader::instance().load_default_paths(extra);
+  load_plugins(parsed);
   configure_runtime(0);
   LoadedStage stage = load_stage(parsed.positional[0], stage_task_trains_next_token,
                                  "whose task trains a next-token model");

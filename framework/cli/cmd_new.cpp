@@ -216,7 +216,7 @@ int new_command(const Args& args) {
                                         did_you_mean(wanted, template_names) +
                                         "; templates: " + join_names(template_names));
   }
-  check_not_taken(kind->name, name);
+  check_not_taken(kind->kind, name);
 
   const std::string dir_arg =
       parsed.values.count("dir") ? parsed.values["dir"].as<std::string>() : name;
@@ -275,7 +275,7 @@ int new_command(const Args& args) {
   const std::string prefix = installed_prefix();
   std::cout << "created " << dir.string() << "/: " << kind->summary << " registered as '" << name
             << "'\n"
-            << "  " << name << ".h, " << name << ".cpp   the " << kind->name
+            << "  " << name << ".h, " << name << ".cpp   the " << kind->kind
             << ", its options and its registration\n"
             << "  " << name << "_test.cpp        Catch2 test (ctest)\n"
             << "  CMakeLists.txt         find_package(lmforge) + lmforge_add_plugin(" << name

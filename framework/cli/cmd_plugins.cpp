@@ -38,19 +38,14 @@ int plugins_command(const Args& args) {
   po::options_description options("lmforge plugins [options]");
   options.add_options()("help,h", "show this help")("describe", po::value<std::string>(),
                                                     "document one component's options")(
-      "kind", po::value<std::string>(), "with --describe: backbone, head, task, tokenizer, ...")(
-      "plugin-path", po::value<std::vector<std::string>>()->composing(),
-      "extra plugin file or folder (repeatable)");
+      "kind", po::value<std::string>(), "with --describe: backbone, head, task, tokenizer, ...");
+  add_plugin_path_option(options);
   Parsed parsed = parse_command("plugins", args, options);
   if (parsed.values.count("help")) {
     print_usage("lmforge plugins [--describe NAME]", options);
     return 0;
   }
-  std::vector<std::string> extra;
-  if (parsed.values.count("plugin-path")) {
-    extra = parsed.values["plugin-path"].as<std::vector<std::string>>();
-  }
-  PluginLoader::instance().load_default_paths(extra);
+  load_plugins(parsed);
   auto components = Registry::instance().components();
   // The recipe's own keys are documented like components (`--describe train`).
   for (auto& part : recipe_parts()) components.push_back(std::move(part));

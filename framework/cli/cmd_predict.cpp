@@ -39,9 +39,8 @@ int predict_command(const Args& args) {
   options.add_options()("help,h", "show this help")(
       "text", po::value<std::vector<std::string>>()->composing(), "a text to label (repeatable)")(
       "file", po::value<std::string>(), "label every line of this file")(
-      "encoding", po::value<std::string>()->default_value("utf-8"), "encoding of --file")(
-      "plugin-path", po::value<std::vector<std::string>>()->composing(),
-      "extra plugin file or folder (repeatable)");
+      "encoding", po::value<std::string>()->default_value("utf-8"), "encoding of --file");
+  add_plugin_path_option(options);
   Parsed parsed = parse_command("predict", args, options);
   if (parsed.values.count("help")) {
     print_usage("lmforge predict RUN (--text TEXT | --file FILE)", options);
@@ -60,11 +59,7 @@ int predict_command(const Args& args) {
                   [&](const std::string& line, std::int64_t) { texts.push_back(line); });
   }
   if (texts.empty()) throw ConfigError("lmforge predict", "give --text TEXT or --file FILE");
-  std::vector<std::string> extra;
-  if (parsed.values.count("plugin-path")) {
-    extra = parsed.values["plugin-path"].as<std::vector<std::string>>();
-  }
-  PluginLoader::instance().load_default_paths(extra);
+  load_plugins(parsed);
   configure_runtime(0);
   // A stage directory as given, or a run directory's last stage whose task labels texts.
   const std::string& run = parsed.positional[0];

@@ -18,9 +18,8 @@ po::options_description recipe_options(const char* title) {
   options.add_options()("help,h", "show this help")(
       "data-dir", po::value<std::string>()->default_value(""),
       "where ${data} points (default: $LMFORGE_DATA, else ./data)")(
-      "out", po::value<std::string>()->default_value("runs"), "runs go to OUT/<recipe name>/")(
-      "plugin-path", po::value<std::vector<std::string>>()->composing(),
-      "extra plugin file or folder (repeatable)");
+      "out", po::value<std::string>()->default_value("runs"), "runs go to OUT/<recipe name>/");
+  add_plugin_path_option(options);
   return options;
 }
 
@@ -30,11 +29,7 @@ RecipeSpec load(const std::string& command, const Parsed& parsed) {
     throw ConfigError("lmforge " + command,
                       "missing RECIPE; usage: lmforge " + command + " RECIPE [key=value ...]");
   }
-  std::vector<std::string> plugin_paths;
-  if (parsed.values.count("plugin-path")) {
-    plugin_paths = parsed.values["plugin-path"].as<std::vector<std::string>>();
-  }
-  PluginLoader::instance().load_default_paths(plugin_paths);
+  load_plugins(parsed);
   RecipeContext context;
   context.data_dir = parsed.values["data-dir"].as<std::string>();
   context.out_dir = parsed.values["out"].as<std::string>();

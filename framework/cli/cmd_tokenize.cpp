@@ -16,8 +16,8 @@
 #include "cli.h"
 #include "cli_options.h"
 #include "config/config_node.h"
-#include "lmforge/text_file.h"
 #include "lmforge/error.h"
+#include "lmforge/text_file.h"
 #include "lmforge/text_stats.h"
 #include "plugins/plugin_loader.h"
 #include "train/stage_artifacts.h"
@@ -142,9 +142,8 @@ int tokenize_command(const Args& args) {
       "with --tokenizer: build its vocabulary from this file (not needed for a tokenizer that "
       "brings its own, e.g. sentencepiece with model: FILE)")(
       "save", po::value<std::string>(),
-      "with --tokenizer: write the vocabulary (and its attachments) to this folder as vocab.txt")(
-      "plugin-path", po::value<std::vector<std::string>>()->composing(),
-      "extra plugin file or folder (repeatable)");
+      "with --tokenizer: write the vocabulary (and its attachments) to this folder as vocab.txt");
+  add_plugin_path_option(options);
   Parsed parsed = parse_command("tokenize", args, options);
   if (parsed.values.count("help")) {
     print_usage(kUsage, options);
@@ -169,11 +168,7 @@ int tokenize_command(const Args& args) {
   if (parsed.values.count("stats") && file.empty()) {
     throw ConfigError("--stats", "needs --file FILE");
   }
-  std::vector<std::string> extra;
-  if (parsed.values.count("plugin-path")) {
-    extra = parsed.values["plugin-path"].as<std::vector<std::string>>();
-  }
-  PluginLoader::instance().load_default_paths(extra);
+  load_plugins(parsed);
 
   std::shared_ptr<Tokenizer> tokenizer;
   std::string origin;
