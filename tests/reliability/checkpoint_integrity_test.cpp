@@ -81,6 +81,12 @@ TEST_CASE("sealed files: CRC-32, round trip, and each kind of damage named", "[r
   flipped[lmforge::io::kSealedHeaderSize + 3] ^= 0x10;
   CHECK_THAT(message(flipped), Catch::Contains("checksum mismatch"));
   CHECK_THAT(message("PK\x03\x04 a zip archive"), Catch::Contains("no magic number"));
+  // Found by fuzz_sealed_file (tests/fuzz/regressions): header bytes the checksum does not
+  // cover were not checked.
+  std::string reserved = sealed;
+  reserved[30] = '!';
+  CHECK_THAT(message(reserved), Catch::Contains("damaged header"));
+  CHECK_THAT(message(lmforge::io::seal(contents, 0)), Catch::Contains("damaged header"));
   const std::string newer = message(lmforge::io::seal(contents, 3));
   CHECK_THAT(newer, Catch::Contains("format 3") && Catch::Contains("format 2"));
   CHECK_THAT(newer, Catch::StartsWith("f.pt"));

@@ -72,8 +72,8 @@ bool wait_for(ChildProcess& child, const fs::path& path) {
 }  // namespace
 
 TEST_CASE(
-    "cli: SIGTERM checkpoints and exits 143; a full disk while saving keeps the previous "
-    "checkpoint; --resume ends like a full run",
+    "cli: SIGTERM checkpoints and exits 143, a full disk while saving keeps the previous "
+    "checkpoint, and --resume ends like a full run",
     "[reliability][cli][e2e]") {
   TempDir dir("sigterm");
   const std::string recipe = small_recipe(dir);
@@ -150,7 +150,7 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "cli: --resume after the recipe changed names the changed keys; --restart-changed "
+    "cli: --resume after the recipe changed names the changed keys, --restart-changed "
     "starts afresh",
     "[reliability][cli][e2e]") {
   TempDir dir("changed");

@@ -91,6 +91,9 @@ TEST_CASE("text files: invalid UTF-8 is counted, warned with its share, refused 
     lmforge::for_each_line(
         dir.str("random.bin"), "utf-8", "t", [](auto&, auto) {}, 1.0);
   }));
+  // A few bytes say little: a short line with cp1252 quotes read as UTF-8 is only warned about.
+  CHECK_THAT(stderr_of([&] { lines_of(dir.file("short.txt", "\x93quoted\x94 caf\xe9\n")); }),
+             Catch::Contains("3 of 14 bytes"));
   // latin-1 maps every byte: nothing is invalid.
   CHECK(stderr_of([&] { lines_of(dir.str("random.bin"), "latin-1"); }).empty());
 }

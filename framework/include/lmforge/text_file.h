@@ -17,9 +17,9 @@ inline constexpr double kDefaultMaxInvalidShare = 0.01;
 /// Calls `on_line(line, line_number)` for every line of `path` (without the newline, '\r'
 /// stripped, a UTF-8 byte order mark at the start dropped), decoded from `encoding` to UTF-8.
 /// Invalid bytes become U+FFFD rather than failing, and are counted: any at all is one warning
-/// on stderr with their share; more than `max_invalid_share` of the bytes is a DataError at
-/// `place` naming the file and the share (checked as the file is read, so a large binary is
-/// refused early). Throws DataError at `place` if the file cannot be opened.
+/// on stderr with their share; more than `max_invalid_share` of the bytes of a file of 4 KiB or
+/// more is a DataError at `place` naming the file and the share (checked as the file is read, so
+/// a large binary is refused early). Throws DataError at `place` if the file cannot be opened.
 LMFORGE_API void for_each_line(
     const std::string& path, const std::string& encoding, const std::string& place,
     const std::function<void(const std::string&, std::int64_t)>& on_line,

@@ -64,6 +64,13 @@ Unsealed unseal(std::string bytes, const std::string& path, std::uint32_t max_ve
   out.version = static_cast<std::uint32_t>(get_le(bytes, 8, 4));
   const auto stored_crc = static_cast<std::uint32_t>(get_le(bytes, 12, 4));
   const std::uint64_t size = get_le(bytes, 16, 8);
+  // The header is not covered by the checksum: fields that must hold fixed values are checked
+  // one by one (found by fuzz_sealed_file: a damaged reserved byte was accepted).
+  if (out.version == 0 || get_le(bytes, 24, 8) != 0) {
+    throw DataError(path, "damaged header (format version " + std::to_string(out.version) +
+                              ", reserved bytes " +
+                              (get_le(bytes, 24, 8) == 0 ? "zero" : "not zero") + ")");
+  }
   if (out.version > max_version) {
     throw DataError(path, "written in checkpoint format " + std::to_string(out.version) +
                               ", this lmforge reads format " + std::to_string(max_version) +
