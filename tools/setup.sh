@@ -5,17 +5,20 @@
 #   tools/setup.sh                    LibTorch 2.x from the pinned `torch` wheel, in ./.venv (the default)
 #   tools/setup.sh --debian-libtorch  also Debian's libtorch-dev 1.13 (the second supported line)
 #   tools/setup.sh --bench            also the Python peers of the benchmarks
+#   tools/setup.sh --tests            also what the test suite uses beyond the build (Chromium and a
+#                                     Korean font, to render `lmforge report` pages)
 # Flags combine. Libraries other than LibTorch come from Debian's packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source tools/torch_pin.sh
 
-debian_libtorch=0 bench=0
+debian_libtorch=0 bench=0 tests=0
 for arg in "$@"; do
   case "$arg" in
     --debian-libtorch) debian_libtorch=1 ;;
     --bench) bench=1 ;;
-    *) echo "tools/setup.sh: unknown option '$arg' (known: --debian-libtorch, --bench)" >&2; exit 2 ;;
+    --tests) tests=1 ;;
+    *) echo "tools/setup.sh: unknown option '$arg' (known: --debian-libtorch, --bench, --tests)" >&2; exit 2 ;;
   esac
 done
 
@@ -28,6 +31,7 @@ packages=(
 # Debian's LibTorch 1.13 needs a threaded OpenBLAS beside it (the reference BLAS is 20x slower).
 if ((debian_libtorch)); then packages+=(libtorch-dev libopenblas0-pthread); fi
 # Benchmarks compare against Python PyTorch on the same LibTorch and against gensim/fastText.
+if ((tests)); then packages+=(chromium fonts-nanum); fi
 if ((bench)); then packages+=(python3-torch python3-gensim fasttext python3-numpy python3-sentencepiece); fi
 
 sudo_cmd=()

@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 lines=(default)
 [[ "${1:-}" == "--debian-libtorch" ]] && lines+=(debian)
-if [[ " ${lines[*]} " == *" debian "* ]]; then tools/setup.sh --debian-libtorch; else tools/setup.sh; fi
+if [[ " ${lines[*]} " == *" debian "* ]]; then tools/setup.sh --tests --debian-libtorch; else tools/setup.sh --tests; fi
 jobs="$(nproc)"
 for line in "${lines[@]}"; do
   if [[ $line == default ]]; then

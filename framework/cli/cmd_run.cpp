@@ -1,14 +1,17 @@
 // `lmforge run` and `lmforge validate`.
+#include <filesystem>
 #include <iostream>
 #include <sstream>
 
 #include "cli.h"
 #include "cli_options.h"
+#include "distributed/world.h"
 #include "distributed_run.h"
 #include "lmforge/error.h"
 #include "plugins/plugin_loader.h"
 #include "recipe/recipe.h"
 #include "recipe/run_recipe.h"
+#include "report/html_report.h"
 
 namespace lmforge::cli {
 namespace {
@@ -81,6 +84,17 @@ int run_command(const Args& args) {
   }
   run_recipe(recipe, run_options);
   std::cout << "run finished: " << recipe.run_dir << "\n";
+  if (world_from_environment().rank == 0) {
+    // The page is a view of what the run saved; a failure to draw it does not undo the run.
+    std::string page = (std::filesystem::path(recipe.run_dir) / "report.html").string();
+    try {
+      int charts = report::write_report(recipe.run_dir, page);
+      std::cout << "report: " << page << " (" << charts << " charts; lmforge report "
+                << recipe.run_dir << " redraws it)\n";
+    } catch (const Error& e) {
+      std::cerr << "lmforge: warning: the report was not written: " << e.what() << "\n";
+    }
+  }
   return 0;
 }
 

@@ -166,6 +166,8 @@ class LMFORGE_API LabelledTask : public Task {
  private:
   torch::Tensor checked_logits(Model& model, const Batch& batch, torch::Device device) const;
   std::vector<std::int64_t> train_fingerprint() const;
+  /// Writes confusion.<split>.tsv into the stage directory (rank 0; for `lmforge report`).
+  void save_confusion(const Confusion& matrix, const std::string& split) const;
 
   TaskContext context_;
   Traits traits_;

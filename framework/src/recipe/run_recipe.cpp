@@ -160,8 +160,10 @@ std::string init_refusal(const StageSpec& stage, const std::string& part,
   return s.str();
 }
 
-void print_samples(const StageSpec& stage, Model& model, const Tokenizer& tokenizer,
-                   torch::Device device) {
+// Prints the stage's samples and keeps them in samples.tsv (prompt TAB continuation) for
+// `lmforge report`.
+void print_samples(const StageSpec& stage, const fs::path& stage_dir, Model& model,
+                   const Tokenizer& tokenizer, torch::Device device) {
   if (!stage.has_generate || stage.generate.prompts.empty()) return;
   SamplingOptions sampling;
   sampling.max_tokens = stage.generate.max_tokens;
@@ -169,10 +171,18 @@ void print_samples(const StageSpec& stage, Model& model, const Tokenizer& tokeni
   sampling.top_k = stage.generate.top_k;
   sampling.top_p = stage.generate.top_p;
   sampling.seed = static_cast<std::uint64_t>(stage.generate.seed);
+  std::string kept;
   for (const auto& prompt : stage.generate.prompts) {
-    std::cout << stage.name << " sample: " << prompt << " → "
-              << generate_text(model, tokenizer, prompt, sampling, device) << "\n";
+    std::string continuation = generate_text(model, tokenizer, prompt, sampling, device);
+    std::cout << stage.name << " sample: " << prompt << " → " << continuation << "\n";
+    auto one_line = [](std::string text) {
+      std::replace_if(
+          text.begin(), text.end(), [](char c) { return c == '\t' || c == '\n'; }, ' ');
+      return text;
+    };
+    kept += one_line(prompt) + "\t" + one_line(continuation) + "\n";
   }
+  io::write_text_atomically((stage_dir / "samples.tsv").string(), kept);
 }
 
 bool selected(const RunOptions& options, const std::string& stage) {
@@ -478,7 +488,7 @@ void run_recipe(const RecipeSpec& recipe, const RunOptions& options) {
     for (const auto& line : task->summary(final_metrics)) {
       std::cout << stage.name << ": " << line << "\n";
     }
-    print_samples(stage, model, *tokenizer, device);
+    print_samples(stage, stage_dir, model, *tokenizer, device);
     io::write_text_atomically((stage_dir / "done").string(), "finished\n");
   }
 }

@@ -309,9 +309,25 @@ Metrics LabelledTask::evaluate(Model& model, const std::string& split) {
   for (const auto& extra : context_.metrics) {
     metrics[extra.name] = extra.metric->compute(matrix, labels_);
   }
+  if (context_.rank == 0 && !context_.stage_dir.empty()) save_confusion(matrix, split);
   last_split_ = split;
   last_confusion_ = std::move(matrix);
   return metrics;
+}
+
+void LabelledTask::save_confusion(const Confusion& matrix, const std::string& split) const {
+  // The latest evaluation of each split, for `lmforge report`'s heat map: a header of predicted
+  // labels, then one row of counts per true label.
+  std::string text = "true\\predicted";
+  for (const auto& label : labels_) text.append("\t").append(label);
+  text += "\n";
+  for (std::size_t r = 0; r < matrix.size(); ++r) {
+    text += labels_[r];
+    for (auto count : matrix[r]) text.append("\t").append(std::to_string(count));
+    text += "\n";
+  }
+  io::write_text_atomically(
+      (std::filesystem::path(context_.stage_dir) / ("confusion." + split + ".tsv")).string(), text);
 }
 
 std::vector<std::int64_t> LabelledTask::train_fingerprint() const {
