@@ -28,6 +28,7 @@ constexpr const char* kUsage =
     "  predict RUN --text TEXT      label texts with a trained classifier\n"
     "  tokenize RUN --text TEXT     show what a text becomes under a run's tokenizer\n"
     "  report RUN [--out FILE]      write a run's curves, matrices and samples as one HTML page\n"
+    "  export RUN --output FILE     write a stage's weights as safetensors with config.json\n"
     "  new plugin NAME --kind KIND  write a plugin project: backbone, head or task\n"
     "  --version                    print versions\n"
     "\n"
@@ -43,8 +44,9 @@ int dispatch(const std::string& command, const Args& args) {
   if (command == "new") return new_command(args);
   if (command == "tokenize") return tokenize_command(args);
   if (command == "report") return report_command(args);
+  if (command == "export") return export_command(args);
   std::vector<std::string> known{"run",   "validate", "plugins",  "generate", "predict",
-                                 "embed", "new",      "tokenize", "report"};
+                                 "embed", "new",      "tokenize", "report",   "export"};
   throw ConfigError("lmforge", "unknown command '" + command + "'" + did_you_mean(command, known) +
                                    "; commands: " + join_names(known));
 }

@@ -21,5 +21,6 @@ int predict_command(const Args& args);
 int new_command(const Args& args);
 int tokenize_command(const Args& args);
 int report_command(const Args& args);
+int export_command(const Args& args);
 
 }  // namespace lmforge::cli
