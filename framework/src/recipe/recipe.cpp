@@ -47,6 +47,10 @@ void TrainSpec::visit(OptionVisitor& v) {
   v.component("schedule", schedule, "schedule", "learning-rate schedule");
   v.field("clip_grad_norm", clip_grad_norm, "clip the global gradient norm (0 = off)")
       .non_negative();
+  v.field("accumulate", accumulate,
+          "batches whose gradients add up before each optimizer step (an effective batch of "
+          "accumulate x batch_size; steps, schedules, logging and checkpoints count updates)")
+      .positive();
   v.field("eval_every", eval_every,
           "evaluate every N steps as well as each epoch (0 = epochs only)")
       .non_negative();

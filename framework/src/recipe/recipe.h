@@ -40,6 +40,7 @@ struct TrainSpec {
   ComponentSpec optimizer{"adamw", nullptr};
   ComponentSpec schedule{"constant", nullptr};
   double clip_grad_norm = 0.0;
+  std::int64_t accumulate = 1;  ///< batches whose gradients add up to one optimizer step
   std::int64_t eval_every = 0;
   std::int64_t checkpoint_every = 0;
   std::int64_t log_every = 50;

@@ -133,8 +133,12 @@ Metrics Trainer::fit() {
   std::vector<double> base_lr;
   for (auto& group : optimizer->param_groups()) base_lr.push_back(group.options().get_lr());
 
+  // A step is one optimizer update: `accumulate` batches whose gradients add up (each batch's
+  // loss divided by the group's size, so K batches of B/K examples update as one batch of B).
   const std::int64_t steps_per_epoch = task_.steps_per_epoch();
-  std::int64_t total_steps = spec.epochs * steps_per_epoch;
+  const std::int64_t accumulate = spec.accumulate;
+  const std::int64_t updates_per_epoch = (steps_per_epoch + accumulate - 1) / accumulate;
+  std::int64_t total_steps = spec.epochs * updates_per_epoch;
   if (spec.max_steps > 0) total_steps = std::min(total_steps, spec.max_steps);
   auto schedule_reader = component_reader(spec.schedule, "schedule");
   auto schedule =
@@ -351,18 +355,35 @@ Metrics Trainer::fit() {
       window_loss = 0;
       window_steps = 0;
     }
+    double factor = 1.0;
+    double group_loss = 0;           // sum of the agreed losses of the group's batches
+    std::int64_t group_batches = 0;  // batches of the current group seen so far
+    bool group_skipped = false;      // every batch of the group was skipped (non-finite)
     for (std::int64_t step = first_step; step < steps_per_epoch && !stop; ++step) {
       auto started = std::chrono::steady_clock::now();
-      double factor = schedule->factor(global_step);
-      auto& param_groups = optimizer->param_groups();
-      for (std::size_t g = 0; g < param_groups.size(); ++g) {
-        param_groups[g].options().set_lr(base_lr[g] * factor);
+      const std::int64_t group_first = step - step % accumulate;
+      const std::int64_t group_size = std::min(accumulate, steps_per_epoch - group_first);
+      const bool group_end = step + 1 == group_first + group_size;
+      if (step == group_first) {
+        factor = schedule->factor(global_step);
+        auto& param_groups = optimizer->param_groups();
+        for (std::size_t g = 0; g < param_groups.size(); ++g) {
+          param_groups[g].options().set_lr(base_lr[g] * factor);
+        }
+        optimizer->zero_grad();
+        group_loss = 0;
+        group_batches = 0;
+        group_skipped = true;
       }
-      optimizer->zero_grad();
       StepResult result;
       {
         auto autocast = precision.forward();
         result = task_.train_step(model_, step);
+      }
+      if (result.updated && accumulate > 1) {
+        throw ConfigError(setup_.place + " train.accumulate",
+                          "this task applies its own fused update each batch, so its gradients "
+                          "cannot accumulate; set accumulate: 1 (or raise batch_size)");
       }
       // A non-finite loss is caught before its gradients reach the weights. Under
       // `nonfinite_loss: skip` every rank skips the batch together (the decision is agreed).
@@ -372,15 +393,21 @@ Metrics Trainer::fit() {
         skip_batch = !std::isfinite(parallel.active() ? parallel.agree(local_loss, false).mean_loss
                                                       : local_loss);
       }
+      group_skipped = group_skipped && skip_batch;
       if (!result.updated) {
         // A rank whose share of a short last batch is empty contributes zero gradients.
         if (result.loss.requires_grad() && !skip_batch) {
-          precision.scale_loss(result.loss).backward();
+          torch::Tensor loss = result.loss;
+          if (group_size > 1) loss = loss / static_cast<double>(group_size);
+          precision.scale_loss(loss).backward();
         }
+      }
+      if (!result.updated && group_end) {
+        // Once per update: the accumulated gradients are averaged across ranks and applied.
         parallel.average_gradients();
         // fp16: a step whose gradients overflowed is skipped (the same on every rank: the
         // gradients are already averaged).
-        if (!skip_batch && precision.unscale_gradients(model_.parameters())) {
+        if (!group_skipped && precision.unscale_gradients(model_.parameters())) {
           if (spec.clip_grad_norm > 0) {
             torch::nn::utils::clip_grad_norm_(model_.parameters(), spec.clip_grad_norm);
           }
@@ -416,13 +443,20 @@ Metrics Trainer::fit() {
       train_seconds +=
           std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
       train_tokens += agreed.tokens;
-      ++global_step;
       if (!skip_batch) {
-        window_loss += loss;
+        group_loss += loss;
+        ++group_batches;
+      }
+      if (!group_end) continue;  // what follows happens once per update
+      ++global_step;
+      if (group_batches > 0) {
+        window_loss += group_loss / static_cast<double>(group_batches);
         ++window_steps;
       }
       double tokens_per_second = train_tokens / std::max(1e-9, train_seconds);
-      progress.update(global_step, epoch, loss, base_lr.back() * factor, tokens_per_second);
+      progress.update(global_step, epoch,
+                      group_batches > 0 ? group_loss / static_cast<double>(group_batches) : loss,
+                      base_lr.back() * factor, tokens_per_second);
       if (global_step % spec.log_every == 0 && window_steps > 0) {
         log.write({{"stage", setup_.stage_name},
                    {"split", "train"},
