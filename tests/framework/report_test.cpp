@@ -2,12 +2,14 @@
 // directory is read back with its metrics, confusion matrix and samples, bad files are refused
 // with their place, and the page keeps UTF-8 (Korean) text and escapes markup.
 #include <catch2/catch.hpp>
+#include <filesystem>
 #include <string>
 
 #include "lmforge/error.h"
 #include "report/html_report.h"
 #include "report/run_record.h"
 #include "report/svg_chart.h"
+#include "report/tensorboard_events.h"
 #include "support/temp_dir.h"
 
 using namespace lmforge::report;
@@ -130,4 +132,26 @@ TEST_CASE("the page holds every chart, the samples and the recipe", "[report]") 
   CHECK(page.find("name: tiny") != std::string::npos);
   CHECK(page.find("not run: never_run") != std::string::npos);
   CHECK(count(page, "http") == count(page, "http://www.w3.org/2000/svg"));  // nothing fetched
+}
+
+TEST_CASE("TensorBoard records carry CRC-32C and the scalar event's fields", "[report]") {
+  // The check value of CRC-32C (RFC 3720's test vector).
+  CHECK(lmforge::report::crc32c("123456789") == 0xE3069283u);
+  std::string event = lmforge::report::scalar_event(1.5, 300, "valid/ppl", 8.5f);
+  // wall_time (field 1, fixed64), step (field 2, varint 300 = ac 02), summary (field 5).
+  CHECK(event.substr(0, 1) == "\x09");
+  CHECK(event.substr(9, 3) == std::string("\x10\xac\x02", 3));
+  CHECK(event[12] == '\x2a');
+  CHECK(event.find("valid/ppl") != std::string::npos);
+  std::string record = lmforge::report::tf_record(event);
+  CHECK(record.size() == 8 + 4 + event.size() + 4);
+  CHECK(record.substr(12, event.size()) == event);
+
+  TempDir dir("report_tensorboard");
+  write_run(dir);
+  auto scalars =
+      lmforge::report::write_tensorboard(read_run(dir.path.string()), (dir.path / "tb").string());
+  // pretrain: 2 train rows x 3 + valid row with loss, ppl (bpc was null); classify: 2 + 3.
+  CHECK(scalars == 6 + 2 + 2 + 3);
+  CHECK(std::filesystem::exists(dir.path / "tb" / "pretrain"));
 }

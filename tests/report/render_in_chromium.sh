@@ -47,5 +47,30 @@ if grep -E 'CONSOLE.*(Uncaught|Error)' "$out/chromium.log"; then echo "FAIL: scr
 [[ -s $out/report.png && $(stat -c %s "$out/report.png") -gt 20000 ]] ||
   { echo "FAIL: no screenshot (or a blank one)"; status=1; }
 grep -q 'class="samples"' "$page" || { echo "FAIL: no generated samples"; status=1; }
+# The TensorBoard event files beside the page, read by TensorBoard's own reader when installed.
+reader_python=""
+for candidate in .venv/bin/python python3; do
+  if command -v "$candidate" >/dev/null && "$candidate" -c "import tensorboard" 2>/dev/null; then
+    reader_python=$candidate
+    break
+  fi
+done
+if [[ -n $reader_python ]]; then
+  "$reader_python" - "$out/runs/quickstart/tensorboard" <<'PY' || status=1
+import glob, sys
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+for stage in sorted(glob.glob(sys.argv[1] + "/*")):
+    events = EventAccumulator(stage)
+    events.Reload()
+    tags = events.Tags()["scalars"]
+    assert "valid/loss" in tags, (stage, tags)
+    points = sum(len(events.Scalars(tag)) for tag in tags)
+    assert all(e.value == e.value for tag in tags for e in events.Scalars(tag)), stage
+    print("TensorBoard reads %s: %d scalar tags, %d points" % (
+        stage.rsplit("/", 1)[-1], len(tags), points))
+PY
+else
+  echo "note: tensorboard (Python) not installed; the event files were not read back by it"
+fi
 ((status == 0)) && echo "PASS: $charts charts, no empty chart, no console error; screenshot $out/report.png"
 exit $status

@@ -3,11 +3,13 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <set>
 #include <sstream>
 
 #include "io/atomic_file.h"
 #include "report/svg_chart.h"
+#include "report/tensorboard_events.h"
 
 namespace lmforge::report {
 namespace {
@@ -297,6 +299,7 @@ int write_report(const std::string& run_dir, const std::string& out) {
   }
   std::string page = render_report(run, maps, reasons);
   io::write_text_atomically(out, page);
+  write_tensorboard(run, (std::filesystem::path(run.dir) / "tensorboard").string());
   int charts = 0;
   for (std::size_t at = page.find("<figure class=\"chart\""); at != std::string::npos;
        at = page.find("<figure class=\"chart\"", at + 1)) {

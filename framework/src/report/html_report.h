@@ -16,7 +16,8 @@ std::string render_report(const RunRecord& run, const std::map<std::string, Embe
                           const std::map<std::string, std::string>& no_map_reasons);
 
 /// Reads the run in `run_dir`, computes its embedding maps and writes the page to `out`
-/// atomically. Returns the number of charts drawn.
+/// atomically, and the metrics as TensorBoard event files to `run_dir`/tensorboard/<stage>/.
+/// Returns the number of charts drawn.
 int write_report(const std::string& run_dir, const std::string& out);
 
 }  // namespace lmforge::report
