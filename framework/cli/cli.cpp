@@ -29,6 +29,7 @@ constexpr const char* kUsage =
     "  tokenize RUN --text TEXT     show what a text becomes under a run's tokenizer\n"
     "  report RUN [--out FILE]      write a run's curves, matrices and samples as one HTML page\n"
     "  export RUN --output FILE     write a stage's weights as safetensors with config.json\n"
+    "  import FORMAT SRC --output RUN  read another framework's model (hf-gpt2) as a run\n"
     "  new plugin NAME --kind KIND  write a plugin project: backbone, head or task\n"
     "  --version                    print versions\n"
     "\n"
@@ -45,8 +46,10 @@ int dispatch(const std::string& command, const Args& args) {
   if (command == "tokenize") return tokenize_command(args);
   if (command == "report") return report_command(args);
   if (command == "export") return export_command(args);
+  if (command == "import") return import_command(args);
   std::vector<std::string> known{"run",   "validate", "plugins",  "generate", "predict",
-                                 "embed", "new",      "tokenize", "report",   "export"};
+                                 "embed", "new",      "tokenize", "report",   "export",
+                                 "import"};
   throw ConfigError("lmforge", "unknown command '" + command + "'" + did_you_mean(command, known) +
                                    "; commands: " + join_names(known));
 }

@@ -22,5 +22,6 @@ int new_command(const Args& args);
 int tokenize_command(const Args& args);
 int report_command(const Args& args);
 int export_command(const Args& args);
+int import_command(const Args& args);
 
 }  // namespace lmforge::cli

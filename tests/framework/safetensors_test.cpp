@@ -1,7 +1,7 @@
 // safetensors files: what lmforge writes reads back bit for bit (dtypes, shapes, empty tensors,
 // metadata), the header is 8-byte aligned as the format recommends, and a damaged file is
 // refused with its path and the tensor named.
-#include "interop/safetensors.h"
+#include "lmforge/safetensors.h"
 
 #include <torch/torch.h>
 
@@ -11,8 +11,8 @@
 
 #include "support/temp_dir.h"
 
-using lmforge::interop::read_safetensors;
-using lmforge::interop::write_safetensors;
+using lmforge::read_safetensors;
+using lmforge::write_safetensors;
 using lmforge::test::TempDir;
 
 namespace {

@@ -140,7 +140,8 @@ class Transformer(nn.Module):
         return F.linear(y, *linear(self.w, "blocks.%d.proj." % i))
 
     def feed_forward(self, x, i):
-        inner = F.gelu(F.linear(x, *linear(self.w, "blocks.%d.ff_in." % i)))
+        approximate = "tanh" if self.o.get("activation") == "gelu_tanh" else "none"
+        inner = F.gelu(F.linear(x, *linear(self.w, "blocks.%d.ff_in." % i)), approximate=approximate)
         return F.linear(inner, *linear(self.w, "blocks.%d.ff_out." % i))
 
     def forward(self, ids):

@@ -21,6 +21,7 @@ class Task;
 class Tokenizer;
 class Schedule;
 class Metric;
+class Importer;
 struct BackboneContext;
 struct HeadContext;
 struct TaskContext;
@@ -101,6 +102,12 @@ struct ComponentKind<Metric> {
   static constexpr const char* kName = "metric";
 };
 
+template <>
+struct ComponentKind<Importer> {
+  using Context = NoContext;
+  static constexpr const char* kName = "importer";
+};
+
 class LMFORGE_API Registry {
  public:
   /// The process-wide registry.
@@ -157,6 +164,10 @@ class LMFORGE_API Registry {
   template <class T>
   void metric(const std::string& name, const std::string& summary) {
     add<Metric, T>(name, summary);
+  }
+  template <class T>
+  void importer(const std::string& name, const std::string& summary) {
+    add<Importer, T>(name, summary);
   }
 
   std::shared_ptr<Backbone> make_backbone(const std::string& name, OptionReader& options,

@@ -7,10 +7,10 @@
 #include <sstream>
 
 #include "config/yaml_options.h"
-#include "interop/safetensors.h"
 #include "io/atomic_file.h"
 #include "lmforge/error.h"
 #include "lmforge/registry.h"
+#include "lmforge/safetensors.h"
 #include "lmforge/torch_version.h"
 #include "lmforge/version.h"
 #include "train/metrics_log.h"

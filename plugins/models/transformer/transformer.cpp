@@ -45,7 +45,8 @@ class Block : public torch::nn::Module {
       : heads_(o.heads),
         head_dim_(o.width / o.heads),
         dropout_(o.dropout),
-        pre_norm_(o.norm == "pre") {
+        pre_norm_(o.norm == "pre"),
+        gelu_approximation_(o.activation == "gelu_tanh" ? "tanh" : "none") {
     const std::int64_t w = o.width;
     auto linear = [&](std::int64_t in, std::int64_t out) {
       return torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(o.bias));
@@ -87,8 +88,9 @@ class Block : public torch::nn::Module {
   }
 
   torch::Tensor feed_forward(const torch::Tensor& x) {
-    return torch::linear(torch::gelu(torch::linear(x, ff_in_->weight, ff_in_->bias)),
-                         ff_out_->weight, ff_out_->bias);
+    return torch::linear(
+        torch::gelu(torch::linear(x, ff_in_->weight, ff_in_->bias), gelu_approximation_),
+        ff_out_->weight, ff_out_->bias);
   }
 
   torch::Tensor attend(const torch::Tensor& x, std::int64_t batch, const torch::Tensor& bias,
@@ -131,6 +133,7 @@ class Block : public torch::nn::Module {
   std::int64_t heads_, head_dim_;
   double dropout_;
   bool pre_norm_;
+  const char* gelu_approximation_;
   std::shared_ptr<Norm> attention_norm_, ff_norm_;
   torch::nn::Linear qkv_{nullptr}, proj_{nullptr}, ff_in_{nullptr}, ff_out_{nullptr};
 };
@@ -167,6 +170,7 @@ void check_options(const TransformerOptions& o, const BackboneContext& context) 
   one_of("mode", o.mode, "causal", "bidirectional");
   one_of("positions", o.positions, "learned", "sinusoidal");
   one_of("norm", o.norm, "pre", "post");
+  one_of("activation", o.activation, "gelu", "gelu_tanh");
 }
 
 }  // namespace

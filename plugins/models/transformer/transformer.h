@@ -41,6 +41,9 @@ struct TransformerOptions {
   std::string norm = "pre";
   /// Biases in the linear layers and LayerNorms.
   bool bias = true;
+  /// Feed-forward activation: "gelu" (exact, erf) or "gelu_tanh" (the tanh approximation GPT-2
+  /// was trained with, needed to reproduce an imported GPT-2's outputs).
+  std::string activation = "gelu";
 
   void visit(OptionVisitor& v) {
     v.choice("mode", mode, {"causal", "bidirectional"},
@@ -61,6 +64,8 @@ struct TransformerOptions {
     v.choice("norm", norm, {"pre", "post"},
              "LayerNorm before each branch plus a final norm (GPT-2), or after each residual add");
     v.field("bias", bias, "biases in the linear layers and LayerNorms");
+    v.choice("activation", activation, {"gelu", "gelu_tanh"},
+             "feed-forward activation: exact GELU, or its tanh approximation (GPT-2's)");
   }
 };
 

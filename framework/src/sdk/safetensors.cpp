@@ -1,9 +1,10 @@
-#include "interop/safetensors.h"
+#include "lmforge/safetensors.h"
 
 #include <torch/torch.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <set>
@@ -11,9 +12,8 @@
 
 #include "io/atomic_file.h"
 #include "lmforge/error.h"
-#include "train/metrics_log.h"
 
-namespace lmforge::interop {
+namespace lmforge {
 namespace {
 
 // safetensors' names for the dtypes LibTorch stores.
@@ -44,7 +44,23 @@ bool dtype_of(const std::string& name, torch::ScalarType& type) {
   return false;
 }
 
-std::string quoted(const std::string& text) { return "\"" + json_escape(text) + "\""; }
+// A JSON string literal (names and metadata are UTF-8; control characters escaped).
+std::string quoted(const std::string& text) {
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      char buffer[8];
+      std::snprintf(buffer, sizeof buffer, "\\u%04x", c);
+      out += buffer;
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
 
 }  // namespace
 
@@ -163,4 +179,4 @@ SafetensorsFile read_safetensors(const std::string& path) {
   return file;
 }
 
-}  // namespace lmforge::interop
+}  // namespace lmforge
