@@ -20,5 +20,6 @@ int embed_command(const Args& args);
 int predict_command(const Args& args);
 int new_command(const Args& args);
 int tokenize_command(const Args& args);
+int merge_command(const Args& args);
 
 }  // namespace lmforge::cli

@@ -23,6 +23,19 @@ struct InitSpec {
   bool extends_vocabulary() const { return vocabulary == "extend"; }
 };
 
+/// `adapters: {type: lora, rank: 8, alpha: 16, targets: [qkv, proj, ff_in, ff_out]}`: low-rank
+/// updates on the named weight matrices of the backbone taken by `init`, which stays frozen
+/// (adapters/lora.h).
+struct AdapterSpec {
+  std::string type;  ///< empty: no adapters
+  std::int64_t rank = 8;
+  double alpha = 16.0;
+  double dropout = 0.0;
+  std::vector<std::string> targets;
+  void visit(OptionVisitor& v);
+  bool given() const { return !type.empty(); }
+};
+
 struct GenerateSpec {
   std::vector<std::string> prompts;
   std::int64_t max_tokens = 40;
@@ -61,6 +74,7 @@ struct StageSpec {
   ComponentSpec backbone;
   ComponentSpec head;
   InitSpec init;
+  AdapterSpec adapters;
   TrainSpec train;
   GenerateSpec generate;
   bool has_generate = false;

@@ -9,6 +9,8 @@
 #include <sstream>
 #include <thread>
 
+#include "adapters/adapter_checkpoint.h"
+#include "adapters/lora.h"
 #include "config/error_list.h"
 #include "config/suggest.h"
 #include "config/yaml_options.h"
@@ -74,6 +76,15 @@ void check_init_parts(const StageSpec& stage) {
       throw ConfigError(stage.place,
                         "init.parts: unknown part '" + part + "'; use tokenizer, backbone, head");
     }
+  }
+  if (stage.adapters.given() && !stage.init.has("backbone")) {
+    throw ConfigError(stage.place + " adapters",
+                      "adapters adapt a pre-trained backbone: add `init: {from: STAGE, parts: "
+                      "[tokenizer, backbone]}`");
+  }
+  if (stage.adapters.given() && stage.train.unfreeze != "none") {
+    throw ConfigError(stage.place + " train.unfreeze",
+                      "adapters keep the whole backbone frozen; train.unfreeze does not apply");
   }
   if (stage.init.extends_vocabulary() && !stage.init.has("tokenizer")) {
     throw ConfigError(stage.place,
@@ -175,6 +186,34 @@ void print_samples(const StageSpec& stage, Model& model, const Tokenizer& tokeni
   }
 }
 
+/// "classify: LoRA rank 8 on 16 matrices: trainable 74,886 of 3,612,486 parameters (2.07%)".
+void report_trainable_share(const std::string& stage, Model& model, const LoraAdapters& adapters) {
+  std::int64_t total = 0, head = 0;
+  for (const auto& p : model.backbone().parameters()) total += p.numel();
+  for (const auto& p : model.head().parameters()) head += p.numel();
+  const std::int64_t trainable = adapters.adapter_parameter_count() + head;
+  total += head + adapters.adapter_parameter_count();
+  std::cout << stage << ": LoRA rank " << adapters.targets().front().a.size(0) << " on "
+            << adapters.targets().size() << " weight matrices; trainable parameters " << trainable
+            << " (adapters " << adapters.adapter_parameter_count() << ", head " << head << ") of "
+            << total << " (" << std::fixed << std::setprecision(2)
+            << 100.0 * static_cast<double>(trainable) / static_cast<double>(total) << "%)\n"
+            << std::defaultfloat;
+}
+
+/// The adapter checkpoint's size beside the backbone it spares.
+void report_adapter_checkpoint(const std::string& stage, const std::string& stage_dir,
+                               const std::string& base) {
+  auto latest = CheckpointStore(stage_dir).latest();
+  if (!latest) return;
+  std::cout << stage << ": adapter checkpoint " << (fs::path(*latest) / "adapter.pt").string()
+            << " " << format_bytes(file_bytes((fs::path(*latest) / "adapter.pt").string()))
+            << " + head " << format_bytes(file_bytes((fs::path(*latest) / "head.pt").string()))
+            << ", on top of the base backbone "
+            << format_bytes(file_bytes((fs::path(base) / "backbone.pt").string())) << " in " << base
+            << " (lmforge merge " << stage_dir << " folds them in)\n";
+}
+
 bool selected(const RunOptions& options, const std::string& stage) {
   const auto& only = options.only_stages;
   return only.empty() || std::find(only.begin(), only.end(), stage) != only.end();
@@ -201,8 +240,9 @@ namespace {
 // catches what `run` would, without reading data or training.
 constexpr std::int64_t kPlaceholderVocabulary = 64;
 
-void build_components(const StageComponents& c, const TrainSpec& train, std::uint64_t seed,
+void build_components(const StageComponents& c, const StageSpec& stage, std::uint64_t seed,
                       ErrorCollector& errors) {
+  const TrainSpec& train = stage.train;
   Registry& registry = Registry::instance();
   auto located = [&](const ComponentSpec& spec, const std::function<void()>& build) {
     const std::string place = component_place(spec);
@@ -241,6 +281,11 @@ void build_components(const StageComponents& c, const TrainSpec& train, std::uin
                                       component_place(c.backbone));
   });
   if (!backbone) return;
+  // Target patterns and rank are checked against the backbone's real parameter names and shapes
+  // (only an embedding's row count is the placeholder's).
+  if (stage.adapters.given()) {
+    errors.attempt([&] { LoraAdapters(*backbone, stage.adapters, stage.place); });
+  }
   located(c.head, [&] {
     auto reader = component_reader(c.head, "head '" + c.head.type + "'");
     registry.make_head(c.head.type, reader,
@@ -295,7 +340,7 @@ void validate_recipe(const RecipeSpec& recipe) {
       errors.attempt([&] { registry.find("metric", metric, stage.place + " train.metrics"); });
     }
     if (parsed) {
-      build_components(c, stage.train, static_cast<std::uint64_t>(recipe.seed) + i, errors);
+      build_components(c, stage, static_cast<std::uint64_t>(recipe.seed) + i, errors);
     }
     // Data files named by the task must exist, unless the recipe generates them.
     if (c.task.node && c.task.node->yaml().IsMap()) {
@@ -444,11 +489,13 @@ void run_recipe(const RecipeSpec& recipe, const RunOptions& options) {
 
     auto assembled = assemble_model(c, tokenizer->vocabulary().size(), task->num_outputs());
     Model& model = *assembled;
+    std::string base_checkpoint;
     if (stage.init.given()) {
       auto source_checkpoint = CheckpointStore(source_dir).latest();
       if (!source_checkpoint) {
         throw ConfigError(stage.place, "init.from '" + stage.init.from + "' has no checkpoint");
       }
+      base_checkpoint = fs::absolute(*source_checkpoint).lexically_normal().string();
       for (const char* part : {"backbone", "head"}) {
         if (!stage.init.has(part)) continue;
         torch::nn::Module& module = std::string(part) == "backbone"
@@ -469,12 +516,21 @@ void run_recipe(const RecipeSpec& recipe, const RunOptions& options) {
       }
     }
     model.to(device);
+    std::shared_ptr<LoraAdapters> adapters;
+    if (stage.adapters.given()) {
+      adapters = std::make_shared<LoraAdapters>(model.backbone(), stage.adapters, stage.place);
+      model.register_module("adapters", adapters);
+      report_trainable_share(stage.name, model, *adapters);
+    }
     save_stage_description(stage_dir.string(), c, tokenizer->vocabulary().size(),
-                           task->num_outputs());
+                           task->num_outputs(), recipe.resolved["stages"][index]["adapters"]);
 
     TrainerSetup setup{stage.name,      stage_dir.string(), stage.place, &stage.train,
                        c.backbone.type, c.head.type,        device,      resume};
+    setup.adapters = adapters.get();
+    setup.adapter_base = base_checkpoint;
     Metrics final_metrics = Trainer(setup, model, *task).fit();
+    if (adapters) report_adapter_checkpoint(stage.name, stage_dir.string(), base_checkpoint);
     for (const auto& line : task->summary(final_metrics)) {
       std::cout << stage.name << ": " << line << "\n";
     }
