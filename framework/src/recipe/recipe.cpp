@@ -21,13 +21,20 @@ bool InitSpec::has(const std::string& part) const {
 void InitSpec::visit(OptionVisitor& v) {
   v.field("from", from,
           "earlier stage name, or a run/stage directory to take parts from (a relative path "
-          "starts at the working directory, not the recipe's folder)")
-      .required();
+          "starts at the working directory, not the recipe's folder); needed unless vectors "
+          "is given");
   v.field("parts", parts, "parts to take: tokenizer, backbone, head");
   v.choice("vocabulary", vocabulary, {"keep", "extend"},
            "keep the source's vocabulary, or extend it with this stage's words (ULMFiT)");
   v.field("min_count", min_count, "with vocabulary: extend, how often a new word must occur")
       .positive();
+  v.field("vectors", vectors,
+          "pre-trained word vectors for the backbone's input embedding: a file (see format), an "
+          "earlier stage's name, or a run/stage directory of lmforge (its input embedding)");
+  v.choice("format", format, {"word2vec", "word2vec-binary", "glove"},
+           "format of a vectors file: word2vec text (`V D` header), word2vec binary, or GloVe "
+           "text (no header)");
+  v.field("freeze", freeze, "keep the whole input embedding fixed while training (static)");
 }
 
 void AdapterSpec::visit(OptionVisitor& v) {

@@ -17,8 +17,14 @@ struct InitSpec {
   /// words seen at least `min_count` times are added, their rows starting as the mean word.
   std::string vocabulary = "keep";
   std::int64_t min_count = 2;
+  /// Pre-trained word vectors for the backbone's input embedding (init/vector_init.h): a file
+  /// in `format`, or a run/stage directory whose input embedding is taken.
+  std::string vectors;
+  std::string format = "word2vec";
+  bool freeze = false;  ///< keep the whole input embedding fixed (Kim's "static")
   void visit(OptionVisitor& v);
   bool given() const { return !from.empty(); }
+  bool has_vectors() const { return !vectors.empty(); }
   bool has(const std::string& part) const;
   bool extends_vocabulary() const { return vocabulary == "extend"; }
 };

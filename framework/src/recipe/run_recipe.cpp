@@ -17,6 +17,7 @@
 #include "data/toy_grammar.h"
 #include "distributed/communicator.h"
 #include "generate/sampler.h"
+#include "init/vector_init.h"
 #include "io/atomic_file.h"
 #include "lmforge/backbone.h"
 #include "lmforge/error.h"
@@ -77,6 +78,15 @@ void check_init_parts(const StageSpec& stage) {
                         "init.parts: unknown part '" + part + "'; use tokenizer, backbone, head");
     }
   }
+  if (!stage.init.given() && (!stage.init.parts.empty() || stage.init.extends_vocabulary())) {
+    throw ConfigError(stage.place + " init",
+                      "init.parts and init.vocabulary take parts from an earlier stage: give "
+                      "init.from");
+  }
+  if (!stage.init.has_vectors() && stage.init.freeze) {
+    throw ConfigError(stage.place + " init.freeze",
+                      "init.freeze keeps pre-trained vectors fixed: give init.vectors");
+  }
   if (stage.adapters.given() && !stage.init.has("backbone")) {
     throw ConfigError(stage.place + " adapters",
                       "adapters adapt a pre-trained backbone: add `init: {from: STAGE, parts: "
@@ -91,6 +101,24 @@ void check_init_parts(const StageSpec& stage) {
                       "init.vocabulary: extend grows the source's vocabulary, so init.parts must "
                       "include tokenizer");
   }
+}
+
+/// Where `init.vectors` points: an earlier stage of this recipe (by name), else the path as
+/// written. Throws ConfigError when neither exists.
+std::string init_vectors_path(const RecipeSpec& recipe, std::size_t stage_index) {
+  const StageSpec& stage = recipe.stages[stage_index];
+  const int source = find_stage(recipe, stage.init.vectors);
+  if (source >= 0 && static_cast<std::size_t>(source) < stage_index) {
+    return (fs::path(recipe.run_dir) / stage.init.vectors).string();
+  }
+  std::error_code ec;
+  if (!fs::exists(stage.init.vectors, ec)) {
+    throw ConfigError(stage.place + " init.vectors",
+                      "'" + stage.init.vectors +
+                          "' is neither an earlier stage nor an existing file or run directory "
+                          "(relative paths start at the working directory)");
+  }
+  return stage.init.vectors;
 }
 
 /// ULMFiT's vocabulary transfer: the source's vocabulary plus this stage's words that occur at
@@ -318,6 +346,7 @@ void validate_recipe(const RecipeSpec& recipe) {
   for (std::size_t i = 0; i < recipe.stages.size(); ++i) {
     const StageSpec& stage = recipe.stages[i];
     errors.attempt([&] { check_init_parts(stage); });
+    if (stage.init.has_vectors()) errors.attempt([&] { init_vectors_path(recipe, i); });
     if (stage.init.given()) errors.attempt([&] { init_source_dir(recipe, i); });
     StageComponents c;
     if (!errors.attempt([&] { c = effective_components(recipe, i); })) continue;
@@ -515,6 +544,16 @@ void run_recipe(const RecipeSpec& recipe, const RunOptions& options) {
                   << "\n";
       }
     }
+    if (stage.init.has_vectors()) {
+      InitSpec vectors_from = stage.init;
+      vectors_from.vectors = init_vectors_path(recipe, index);
+      WordVectors vectors = read_init_vectors(vectors_from, stage.place);
+      VectorCoverage coverage =
+          fill_input_embedding(model.backbone(), tokenizer->vocabulary(), vectors, stage.place);
+      std::cout << stage.name << ": input embedding from " << stage.init.vectors << ": "
+                << describe(coverage) << (stage.init.freeze ? "; frozen" : "; trained further")
+                << "\n";
+    }
     model.to(device);
     std::shared_ptr<LoraAdapters> adapters;
     if (stage.adapters.given()) {
@@ -528,6 +567,7 @@ void run_recipe(const RecipeSpec& recipe, const RunOptions& options) {
     TrainerSetup setup{stage.name,      stage_dir.string(), stage.place, &stage.train,
                        c.backbone.type, c.head.type,        device,      resume};
     setup.adapters = adapters.get();
+    if (stage.init.freeze) setup.frozen.push_back(model.backbone().input_embedding());
     setup.adapter_base = base_checkpoint;
     Metrics final_metrics = Trainer(setup, model, *task).fit();
     if (adapters) report_adapter_checkpoint(stage.name, stage_dir.string(), base_checkpoint);

@@ -120,6 +120,10 @@ void Trainer::apply_freezing(std::int64_t epoch) {
       if (!trainable[g] && p.grad().defined()) p.mutable_grad() = torch::Tensor();
     }
   }
+  for (auto& p : setup_.frozen) {
+    p.set_requires_grad(false);
+    if (p.grad().defined()) p.mutable_grad() = torch::Tensor();
+  }
   if (setup_.adapters) {
     // LoRA freezes the whole body; its adapted weights still need dL/dW, which
     // collect_gradients turns into the adapters' gradients.

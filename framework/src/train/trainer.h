@@ -24,6 +24,8 @@ struct TrainerSetup {
   /// and checkpoints hold the adapters instead of the backbone, which is `adapter_base`'s.
   LoraAdapters* adapters = nullptr;
   std::string adapter_base;
+  /// Tensors kept fixed whatever train.freeze says (init.freeze: the pre-trained embedding).
+  std::vector<torch::Tensor> frozen;
 };
 
 class Trainer {
