@@ -302,6 +302,8 @@ TEST_CASE("lora: recipes that cannot work are refused before training", "[lora]"
              Contains("rank 99 is larger than 'blocks.0.proj.weight' [16, 16]"));
   CHECK_THAT(refused("    adapters: {type: lora, rank: 2, dropout: 0.1, targets: [proj]}\n"),
              Contains("dropout"));
+  CHECK_THAT(refused("    adapters: {type: lora, rank: 2, targets: []}\n"),
+             Contains("adapters.targets") && Contains("name at least one weight matrix"));
   CHECK_THAT(refused("    adapters: {type: lora, rnak: 2, targets: [proj]}\n"),
              Contains("rnak") && Contains("rank"));
 }

@@ -55,6 +55,10 @@ LoraAdapters::LoraAdapters(Backbone& backbone, const AdapterSpec& spec, const st
   for (const auto& item : backbone.named_parameters()) {
     if (item.value().dim() >= 2) matrices.push_back(item.key());
   }
+  if (spec.targets.empty()) {
+    throw ConfigError(where, "name at least one weight matrix to adapt; the backbone's: " +
+                                 join_names(matrices));
+  }
   std::set<std::string> chosen;
   for (const auto& pattern : spec.targets) {
     bool any = false;
