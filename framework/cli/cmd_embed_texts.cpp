@@ -35,8 +35,8 @@ void print_hits(const std::vector<SearchHit>& hits, const std::vector<std::strin
 /// Line i of `queries` asks for line i of the corpus. A retrieved line whose text equals the
 /// wanted one counts too: the same answer on two lines cannot be told apart.
 int evaluate_retrieval(const TextEmbedder& embedder, const torch::Tensor& corpus,
-                       const std::vector<std::string>& lines, const std::string& queries_path,
-                       std::int64_t k) {
+                       const torch::Tensor& mean, const std::vector<std::string>& lines,
+                       const std::string& queries_path, std::int64_t k) {
   std::vector<std::string> queries = read_corpus(queries_path, "--queries");
   if (queries.size() != lines.size()) {
     throw ConfigError("--queries", queries_path + " has " + std::to_string(queries.size()) +
@@ -44,7 +44,7 @@ int evaluate_retrieval(const TextEmbedder& embedder, const torch::Tensor& corpus
                                        "; line i of the queries asks for line i of the corpus");
   }
   torch::Tensor unit = unit_rows(corpus);
-  torch::Tensor query_vectors = unit_rows(embedder.embed(queries));
+  torch::Tensor query_vectors = unit_rows(embedder.embed(queries) - mean);
   std::int64_t at1 = 0, atk = 0;
   k = std::min<std::int64_t>(k, corpus.size(0));
   constexpr std::int64_t kBlock = 1024;
@@ -66,8 +66,9 @@ int evaluate_retrieval(const TextEmbedder& embedder, const torch::Tensor& corpus
   }
   const auto total = static_cast<std::int64_t>(queries.size());
   std::cout << "retrieval of " << total << " queries against " << lines.size() << " lines ("
-            << embedder.method() << ", cosine): recall@1 " << percent(at1, total) << "  recall@"
-            << k << " " << percent(atk, total) << "  (chance @1 " << percent(1, total) << ")\n";
+            << embedder.method() << ", cosine from the corpus mean): recall@1 "
+            << percent(at1, total) << "  recall@" << k << " " << percent(atk, total)
+            << "  (chance @1 " << percent(1, total) << ")\n";
   return 0;
 }
 
@@ -78,9 +79,16 @@ int run_text_command(const std::string& name, const LoadedStage& stage,
   std::vector<std::string> lines = read_corpus(o.corpus, "--corpus");
   TextEmbedder embedder(stage);
   torch::Tensor vectors = embedder.embed(lines);
+  // Averages of word vectors share a large common component (frequent words, the vectors' own
+  // mean), which makes every pair of lines look alike; measuring from the corpus's mean removes
+  // it. On the ko-chatbot retrieval of the README it lifts recall@1 from 0.8% to the figure there.
+  const torch::Tensor mean = vectors.mean(0);
+  vectors = vectors - mean;
   const auto n = static_cast<std::int64_t>(lines.size());
   if (name == "search") {
-    if (!o.queries.empty()) return evaluate_retrieval(embedder, vectors, lines, o.queries, o.k);
+    if (!o.queries.empty()) {
+      return evaluate_retrieval(embedder, vectors, mean, lines, o.queries, o.k);
+    }
     torch::Tensor query = embedder.embed({o.query})[0];
     if (query.abs().sum().item<double>() == 0) {
       throw ConfigError("--query", "no token of '" + o.query +
@@ -88,7 +96,7 @@ int run_text_command(const std::string& name, const LoadedStage& stage,
     }
     std::cout << "nearest lines of " << o.corpus << " to '" << o.query << "' (" << embedder.method()
               << ", cosine; score, line, text):\n";
-    print_hits(nearest_rows(vectors, query, o.k), lines);
+    print_hits(nearest_rows(vectors, query - mean, o.k), lines);
     return 0;
   }
   // cluster / outliers: spherical k-means over the lines' unit vectors.
