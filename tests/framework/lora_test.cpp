@@ -283,6 +283,41 @@ TEST_CASE("lora: a stage trains only adapters and head, saves them alone, and me
                     Contains("holds no adapters to merge"));
 }
 
+TEST_CASE("lora: --resume from an adapter checkpoint ends as the uninterrupted run",
+          "[lora][slow]") {
+  lmforge::test::load_build_plugins();
+  TempDir dir("lora_resume");
+  write_corpus(dir.path / "data");
+  const std::string text =
+      recipe("    adapters: {type: lora, rank: 2, alpha: 4, targets: [qkv, ff_out]}\n");
+  lmforge::run_recipe(load(dir, text), {});
+  const fs::path stage = dir.path / "runs" / "lora" / "tune";
+  lmforge::CheckpointStore store(stage.string());
+  auto names = store.checkpoint_names();
+  REQUIRE(names.size() == 2);  // after epoch 1, final
+  auto uninterrupted = read_archive(*store.latest(), "adapter.pt");
+  auto head = read_archive(*store.latest(), "head.pt");
+
+  // As if the run had stopped after epoch 1: its checkpoint is the newest, the stage unfinished.
+  fs::remove_all(stage / "checkpoints" / names[1]);
+  fs::remove(stage / "done");
+  std::ofstream(stage / "checkpoints" / "latest") << names[0] << "\n";
+  lmforge::RunOptions resume;
+  resume.resume = true;
+  lmforge::run_recipe(load(dir, text), resume);
+
+  auto resumed = read_archive(*store.latest(), "adapter.pt");
+  REQUIRE(resumed.size() == uninterrupted.size());
+  for (const auto& [key, value] : uninterrupted) {
+    INFO(key);
+    CHECK(torch::equal(resumed[key], value));
+  }
+  for (const auto& [key, value] : read_archive(*store.latest(), "head.pt")) {
+    INFO(key);
+    CHECK(torch::equal(head[key], value));
+  }
+}
+
 TEST_CASE("lora: recipes that cannot work are refused before training", "[lora]") {
   lmforge::test::load_build_plugins();
   TempDir dir("lora_bad");
