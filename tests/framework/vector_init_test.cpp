@@ -44,7 +44,7 @@ std::string read_error(const std::function<void()>& load) {
 
 }  // namespace
 
-TEST_CASE("vector init: GloVe text is read without a header; bad rows are named", "[vectors]") {
+TEST_CASE("vector init: GloVe text is read without a header, bad rows are named", "[vectors]") {
   TempDir dir("glove_read");
   auto vectors = lmforge::WordVectors::load_glove(dir.file("v.txt", glove_text()));
   CHECK(vectors.vectors().size(1) == 3);
@@ -69,7 +69,7 @@ TEST_CASE("vector init: GloVe text is read without a header; bad rows are named"
              Contains("w2v.txt:1") && Contains("expected a word2vec header"));
 }
 
-TEST_CASE("vector init: rows land on their vocabulary ids; widths must agree", "[vectors]") {
+TEST_CASE("vector init: rows land on their vocabulary ids, widths must agree", "[vectors]") {
   TempDir dir("glove_fill");
   auto vectors = lmforge::WordVectors::load_glove(dir.file("v.txt", glove_text()));
   lmforge::Vocabulary vocabulary;
