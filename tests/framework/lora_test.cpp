@@ -271,6 +271,36 @@ TEST_CASE("lora: a stage trains only adapters and head, saves them alone, and me
     if (key.substr(key.size() - 1) == "B") CHECK(b.abs().sum().item<double>() > 0);
   }
 
+  // A later stage initialised from the adapter stage gets the adapted backbone.
+  {
+    TempDir later("lora_later");
+    lmforge::RecipeContext context;
+    context.data_dir = (dir.path / "data").string();
+    context.out_dir = (later.path / "runs").string();
+    lmforge::RunOptions options;
+    auto next = lmforge::load_recipe(
+        later.file(
+            "recipe.yaml",
+            "name: next\n"
+            "seed: 1\n"
+            "threads: 1\n"
+            "stages:\n"
+            "  - name: again\n"
+            "    init: {from: '" +
+                stage.string() +
+                "', parts: [tokenizer, backbone]}\n"
+                "    task: {type: classification, format: tsv, train: '${data}/train.tsv'}\n"
+                "    head: {type: classifier, pooling: mean}\n"
+                "    train: {epochs: 1, batch_size: 8, log_every: 1000, freeze: [backbone]}\n"),
+        context);
+    lmforge::run_recipe(next, options);
+    auto again = lmforge::load_stage((later.path / "runs" / "next" / "again").string());
+    for (const auto& [name, value] : snapshot(again.model->backbone())) {
+      INFO(name);
+      CHECK(torch::equal(value, adapted[name]));
+    }
+  }
+
   // lmforge merge: the checkpoint gets the adapted backbone and loads without the adapters.
   CHECK(lmforge::cli::merge_command({stage.string()}) == 0);
   CHECK_FALSE(lmforge::CheckpointStore::read_meta(latest).adapter_only);

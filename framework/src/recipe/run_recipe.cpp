@@ -530,6 +530,23 @@ void run_recipe(const RecipeSpec& recipe, const RunOptions& options) {
         torch::nn::Module& module = std::string(part) == "backbone"
                                         ? static_cast<torch::nn::Module&>(model.backbone())
                                         : static_cast<torch::nn::Module&>(model.head());
+        const CheckpointMeta source_meta = CheckpointStore::read_meta(*source_checkpoint);
+        if (std::string(part) == "backbone" && source_meta.adapter_only) {
+          // The source trained LoRA adapters: its backbone is its base's plus the adapters.
+          if (stage.adapters.given() || stage.init.extends_vocabulary()) {
+            throw ConfigError(stage.place, "init.from '" + stage.init.from +
+                                               "' holds LoRA adapters, not a whole backbone; to "
+                                               "adapt it further or extend its vocabulary, fold "
+                                               "them in first: lmforge merge " +
+                                               source_dir);
+          }
+          const std::string file = (fs::path(source_dir) / "stage.yaml").string();
+          load_adapted_backbone(model, read_adapter_spec(YAML::LoadFile(file)["adapters"], file),
+                                *source_checkpoint, source_meta.base);
+          std::cout << stage.name << ": backbone initialised from " << *source_checkpoint
+                    << " (its base with its adapters folded in)\n";
+          continue;
+        }
         try {
           VocabularyGrowth growth;
           if (stage.init.extends_vocabulary()) {
