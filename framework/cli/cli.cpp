@@ -30,6 +30,7 @@ constexpr const char* kUsage =
     "  report RUN [--out FILE]      write a run's curves, matrices and samples as one HTML page\n"
     "  export RUN --output FILE     write a stage's weights as safetensors with config.json\n"
     "  import FORMAT SRC --output RUN  read another framework's model (hf-gpt2) as a run\n"
+    "  merge RUN                    fold a stage's LoRA adapters into its backbone\n"
     "  new plugin NAME --kind KIND  write a plugin project: backbone, head or task\n"
     "  --version                    print versions\n"
     "\n"
@@ -47,9 +48,10 @@ int dispatch(const std::string& command, const Args& args) {
   if (command == "report") return report_command(args);
   if (command == "export") return export_command(args);
   if (command == "import") return import_command(args);
+  if (command == "merge") return merge_command(args);
   std::vector<std::string> known{"run",   "validate", "plugins",  "generate", "predict",
                                  "embed", "new",      "tokenize", "report",   "export",
-                                 "import"};
+                                 "import", "merge"};
   throw ConfigError("lmforge", "unknown command '" + command + "'" + did_you_mean(command, known) +
                                    "; commands: " + join_names(known));
 }

@@ -23,5 +23,6 @@ int tokenize_command(const Args& args);
 int report_command(const Args& args);
 int export_command(const Args& args);
 int import_command(const Args& args);
+int merge_command(const Args& args);
 
 }  // namespace lmforge::cli

@@ -10,10 +10,13 @@
 
 #include "cli.h"
 #include "cli_options.h"
+#include "cmd_embed_texts.h"
 #include "config/suggest.h"
 #include "lmforge/embeddings.h"
 #include "lmforge/error.h"
+#include "lmforge/text_file.h"
 #include "plugins/plugin_loader.h"
+#include "search/text_embedding.h"
 #include "train/runtime.h"
 #include "train/stage_artifacts.h"
 
@@ -30,10 +33,16 @@ constexpr const char* kSubcommandHelp =
     "  nearest WORD [-k 10] [--metric cosine|l2]     the closest words\n"
     "  analogy A B C [-k 5]                          A is to B as C is to ? (B - A + C, 3CosAdd)\n"
     "  similarity A B                                cosine similarity of two words\n"
+    "  search --corpus FILE --query TEXT [-k 10]     the lines of FILE nearest to TEXT\n"
+    "  search --corpus FILE --queries FILE [-k 10]   line i of --queries asks for line i of\n"
+    "                                                --corpus: recall@1 and recall@k\n"
     "  cluster -k N [--limit 2000] [--seed 1] [--show 10]\n"
     "                                                k-means clusters of the most frequent words\n"
     "  outliers [-k 10] [--limit 2000] [--count 20] [--seed 1]\n"
     "                                                words farthest from their cluster centre\n"
+    "  cluster/outliers --corpus FILE ...            the same over the lines of FILE\n"
+    "A line of text is the mean of its words' vectors (a word2vec or GloVe run) or of the\n"
+    "backbone's features over its tokens (a language model's or a classifier's run).\n"
     "  export --output PATH [--format word2vec|word2vec-binary]\n"
     "                                                word2vec file (gensim, fastText, ...)\n"
     "  evaluate [--analogies FILE] [--similarity FILE ...] [--restrict-vocab 30000]\n"
@@ -52,8 +61,9 @@ const std::vector<Subcommand>& subcommands() {
       {"nearest", 1, "WORD", {"k", "metric"}},
       {"analogy", 3, "A B C", {"k"}},
       {"similarity", 2, "A B", {}},
-      {"cluster", 0, "", {"k", "limit", "seed", "show"}},
-      {"outliers", 0, "", {"k", "limit", "count", "seed"}},
+      {"cluster", 0, "", {"k", "limit", "seed", "show", "corpus"}},
+      {"outliers", 0, "", {"k", "limit", "count", "seed", "corpus"}},
+      {"search", 0, "", {"corpus", "query", "queries", "k"}},
       {"export", 0, "", {"format", "output"}},
       {"evaluate", 0, "", {"analogies", "similarity", "restrict-vocab"}},
   };
@@ -213,7 +223,12 @@ int embed_command(const Args& args) {
       "similarity", po::value<std::vector<std::string>>()->composing(),
       "evaluate: word-pair similarity file, e.g. WordSim-353 or SimLex-999 (repeatable)")(
       "restrict-vocab", po::value<std::int64_t>(),
-      "evaluate: analogy questions use the N most frequent words (30000; 0 = all)");
+      "evaluate: analogy questions use the N most frequent words (30000; 0 = all)")(
+      "corpus", po::value<std::string>(),
+      "search/cluster/outliers: a UTF-8 text file, one text a line")(
+      "query", po::value<std::string>(), "search: the text to look for")(
+      "queries", po::value<std::string>(),
+      "search: a file whose line i asks for line i of --corpus (prints recall@1, recall@k)");
   add_plugin_path_option(options);
   Parsed parsed = parse_command("embed", args, options);
   const po::variables_map& values = parsed.values;
@@ -307,9 +322,33 @@ int embed_command(const Args& args) {
     }
   }
 
+  const bool over_texts = name == "search" || values.count("corpus");
+  TextCommandOptions texts;
+  if (over_texts) {
+    if (!values.count("corpus")) throw ConfigError("--corpus", "search needs --corpus FILE");
+    if (values.count("limit")) {
+      throw ConfigError("--limit", "counts words; with --corpus every line is used");
+    }
+    texts.corpus = values["corpus"].as<std::string>();
+    require_readable_file(texts.corpus, "--corpus", "lmforge embed " + name);
+    texts.query = option_or<std::string>(values, "query", "");
+    texts.queries = option_or<std::string>(values, "queries", "");
+    if (name == "search" && texts.query.empty() == texts.queries.empty()) {
+      throw ConfigError("lmforge embed search", "give --query TEXT or --queries FILE (one)");
+    }
+    if (!texts.queries.empty()) require_readable_file(texts.queries, "--queries", "lmforge embed");
+    texts.k = positive(values, "k", name == "cluster" ? 0 : 10);
+    texts.show = positive(values, "show", 10);
+    texts.count = positive(values, "count", 20);
+    texts.seed = seed;
+    // Refused before the model loads: a corpus that cannot be read costs no wait.
+    read_corpus(texts.corpus, "--corpus");
+  }
+
   load_plugins(parsed);
   configure_runtime(0);
   LoadedStage stage = load_stage(run);
+  if (over_texts) return run_text_command(name, stage, texts);
   torch::Tensor embedding = stage.model->backbone().input_embedding();
   if (!embedding.defined()) {
     throw ConfigError("lmforge embed", "the '" + stage.components.backbone.type + "' backbone of " +

@@ -71,6 +71,10 @@ class LMFORGE_API WordVectors {
   /// after each vector). Words get ids after the four specials in file order, so the file order
   /// is taken as frequency order; a repeated word keeps its first vector, as in gensim.
   static WordVectors load_word2vec(const std::string& path, bool binary);
+  /// GloVe's text format: no header, "word v1 ... vD" per line, D taken from the first line.
+  /// Throws DataError naming path:line for a ragged row or a field that is not a number, and
+  /// for a first line that is a word2vec header ("V D": give format word2vec instead).
+  static WordVectors load_glove(const std::string& path);
 
   /// questions-words.txt format (": section" lines, then "a b c d"), case-insensitive,
   /// restricted to the `restrict_vocab` most frequent words as gensim does (0 = all).

@@ -7,6 +7,7 @@
 #include <charconv>
 #include <cstring>
 #include <fstream>
+#include <memory>
 #include <system_error>
 
 #include "embed/embed_internal.h"
@@ -109,6 +110,36 @@ void check_word(const std::string& word, const std::string& place) {
   if (!text::is_valid_utf8(word)) throw DataError(place, "word is not valid UTF-8");
 }
 
+/// One text row "word v1 ... vD" (trailing ASCII space ignored). `dim` < 0 accepts any count
+/// (the first row of a GloVe file sets it). Returns the word; `values` gets the numbers.
+std::string parse_text_row(std::string line, const std::string& place, std::int64_t dim,
+                           std::vector<float>& values) {
+  rstrip_ascii_space(line);
+  std::string_view rest(line);
+  std::size_t cut = rest.find(' ');
+  std::string word(rest.substr(0, cut));
+  check_word(word, place);
+  values.clear();
+  if (dim > 0) values.reserve(static_cast<std::size_t>(dim));
+  while (cut != std::string_view::npos) {
+    rest.remove_prefix(cut + 1);
+    cut = rest.find(' ');
+    std::string_view field = rest.substr(0, cut);
+    float value;
+    if (!parse_float(field, value)) {
+      throw DataError(place, "'" + std::string(field) + "' is not a number" +
+                                 (field.empty() ? " (two spaces in a row?)" : ""));
+    }
+    values.push_back(value);
+  }
+  if (dim >= 0 && static_cast<std::int64_t>(values.size()) != dim) {
+    throw DataError(place, "expected a word and " + std::to_string(dim) + " numbers, got " +
+                               std::to_string(values.size()) + " numbers" +
+                               (values.empty() ? "; is this a binary file?" : ""));
+  }
+  return word;
+}
+
 }  // namespace
 
 std::int64_t WordVectors::save_word2vec(const std::string& path, bool binary) const {
@@ -195,33 +226,47 @@ WordVectors WordVectors::load_word2vec(const std::string& path, bool binary) {
         throw DataError(place, "file ends after " + std::to_string(w) + " of " +
                                    std::to_string(words) + " vectors");
       }
-      rstrip_ascii_space(line);
-      std::string_view rest(line);
-      std::size_t cut = rest.find(' ');
-      const std::string word(rest.substr(0, cut));
-      check_word(word, place);
       std::vector<float> values;
-      values.reserve(static_cast<std::size_t>(dim));
-      while (cut != std::string_view::npos) {
-        rest.remove_prefix(cut + 1);
-        cut = rest.find(' ');
-        std::string_view field = rest.substr(0, cut);
-        float value;
-        if (!parse_float(field, value)) {
-          throw DataError(place, "'" + std::string(field) + "' is not a number" +
-                                     (field.empty() ? " (two spaces in a row?)" : ""));
-        }
-        values.push_back(value);
-      }
-      if (static_cast<std::int64_t>(values.size()) != dim) {
-        throw DataError(place, "expected a word and " + std::to_string(dim) + " numbers, got " +
-                                   std::to_string(values.size()) + " numbers" +
-                                   (values.empty() ? "; is this a binary file?" : ""));
-      }
+      const std::string word = parse_text_row(line, place, dim, values);
       if (float* row = builder.add(word)) std::copy(values.begin(), values.end(), row);
     }
   }
   return builder.finish();
+}
+
+WordVectors WordVectors::load_glove(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw DataError(path, std::string("cannot open file: ") + std::strerror(errno));
+  std::string line;
+  std::int64_t line_number = 0, dim = -1;
+  std::unique_ptr<Builder> builder;
+  std::vector<float> values;
+  while (std::getline(in, line)) {
+    ++line_number;
+    const std::string place = at_line(path, line_number);
+    if (line_number == 1) {
+      // A word2vec file's header would otherwise read as the word "V" with one number.
+      std::string first = line;
+      rstrip_ascii_space(first);
+      const std::size_t space = first.find(' ');
+      std::int64_t count = 0, width = 0;
+      if (space != std::string::npos && parse_size(first.substr(0, space), count) &&
+          parse_size(first.substr(space + 1), width)) {
+        throw DataError(place, "'" + first +
+                                   "' is a word2vec header (vector count and dimension); GloVe "
+                                   "files have none: give format: word2vec");
+      }
+    }
+    const std::string word = parse_text_row(line, place, dim, values);
+    if (dim < 0) {
+      if (values.empty()) throw DataError(place, "a word without numbers; not a GloVe file?");
+      dim = static_cast<std::int64_t>(values.size());
+      builder = std::make_unique<Builder>(dim);
+    }
+    if (float* row = builder->add(word)) std::copy(values.begin(), values.end(), row);
+  }
+  if (!builder) throw DataError(path, "empty file; expected GloVe rows `word v1 ... vD`");
+  return builder->finish();
 }
 
 }  // namespace lmforge

@@ -21,13 +21,36 @@ bool InitSpec::has(const std::string& part) const {
 void InitSpec::visit(OptionVisitor& v) {
   v.field("from", from,
           "earlier stage name, or a run/stage directory to take parts from (a relative path "
-          "starts at the working directory, not the recipe's folder)")
-      .required();
+          "starts at the working directory, not the recipe's folder); needed unless vectors "
+          "is given");
   v.field("parts", parts, "parts to take: tokenizer, backbone, head");
   v.choice("vocabulary", vocabulary, {"keep", "extend"},
            "keep the source's vocabulary, or extend it with this stage's words (ULMFiT)");
   v.field("min_count", min_count, "with vocabulary: extend, how often a new word must occur")
       .positive();
+  v.field("vectors", vectors,
+          "pre-trained word vectors for the backbone's input embedding: a file (see format), an "
+          "earlier stage's name, or a run/stage directory of lmforge (its input embedding)");
+  v.choice("format", format, {"word2vec", "word2vec-binary", "glove"},
+           "format of a vectors file: word2vec text (`V D` header), word2vec binary, or GloVe "
+           "text (no header)");
+  v.field("freeze", freeze, "keep the whole input embedding fixed while training (static)");
+}
+
+void AdapterSpec::visit(OptionVisitor& v) {
+  v.choice("type", type, {"lora"}, "lora: W = W0 + (alpha/rank)·B·A on each target").required();
+  v.field("rank", rank, "rank of the update (at most the smaller side of each target)").positive();
+  v.field("alpha", alpha, "the update is scaled by alpha/rank").positive();
+  // The update is written into the weight (adapters/lora.h), where a dropout on the adapter's
+  // input alone has no equivalent: only 0 is accepted rather than a value silently ignored.
+  v.field("dropout", dropout,
+          "dropout on the adapter path: must be 0 (lmforge's LoRA rewrites the weight, which "
+          "works on any backbone but cannot drop the adapter's input alone)")
+      .range(0, 0);
+  v.field("targets", targets,
+          "weight matrices to adapt: parameter-name globs (blocks.*.qkv.weight) or layer names "
+          "(qkv, proj, ff_in, ff_out)")
+      .required();
 }
 
 void GenerateSpec::visit(OptionVisitor& v) {
@@ -86,6 +109,9 @@ void StageSpec::visit(OptionVisitor& v) {
   v.component("head", head, "head", "output head");
   v.group(
       "init", [this](OptionVisitor& g) { init.visit(g); }, "start from an earlier stage");
+  v.group(
+      "adapters", [this](OptionVisitor& g) { adapters.visit(g); },
+      "low-rank adapters (LoRA) on the initialised backbone, which is then frozen");
   v.group(
       "train", [this](OptionVisitor& g) { train.visit(g); }, "training settings");
   v.group(

@@ -17,10 +17,29 @@ struct InitSpec {
   /// words seen at least `min_count` times are added, their rows starting as the mean word.
   std::string vocabulary = "keep";
   std::int64_t min_count = 2;
+  /// Pre-trained word vectors for the backbone's input embedding (init/vector_init.h): a file
+  /// in `format`, or a run/stage directory whose input embedding is taken.
+  std::string vectors;
+  std::string format = "word2vec";
+  bool freeze = false;  ///< keep the whole input embedding fixed (Kim's "static")
   void visit(OptionVisitor& v);
   bool given() const { return !from.empty(); }
+  bool has_vectors() const { return !vectors.empty(); }
   bool has(const std::string& part) const;
   bool extends_vocabulary() const { return vocabulary == "extend"; }
+};
+
+/// `adapters: {type: lora, rank: 8, alpha: 16, targets: [qkv, proj, ff_in, ff_out]}`: low-rank
+/// updates on the named weight matrices of the backbone taken by `init`, which stays frozen
+/// (adapters/lora.h).
+struct AdapterSpec {
+  std::string type;  ///< empty: no adapters
+  std::int64_t rank = 8;
+  double alpha = 16.0;
+  double dropout = 0.0;
+  std::vector<std::string> targets;
+  void visit(OptionVisitor& v);
+  bool given() const { return !type.empty(); }
 };
 
 struct GenerateSpec {
@@ -62,6 +81,7 @@ struct StageSpec {
   ComponentSpec backbone;
   ComponentSpec head;
   InitSpec init;
+  AdapterSpec adapters;
   TrainSpec train;
   GenerateSpec generate;
   bool has_generate = false;

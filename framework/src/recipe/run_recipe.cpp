@@ -9,12 +9,15 @@
 #include <sstream>
 #include <thread>
 
+#include "adapters/adapter_checkpoint.h"
+#include "adapters/lora.h"
 #include "config/error_list.h"
 #include "config/suggest.h"
 #include "config/yaml_options.h"
 #include "data/toy_grammar.h"
 #include "distributed/communicator.h"
 #include "generate/sampler.h"
+#include "init/vector_init.h"
 #include "io/atomic_file.h"
 #include "lmforge/backbone.h"
 #include "lmforge/error.h"
@@ -75,11 +78,47 @@ void check_init_parts(const StageSpec& stage) {
                         "init.parts: unknown part '" + part + "'; use tokenizer, backbone, head");
     }
   }
+  if (!stage.init.given() && (!stage.init.parts.empty() || stage.init.extends_vocabulary())) {
+    throw ConfigError(stage.place + " init",
+                      "init.parts and init.vocabulary take parts from an earlier stage: give "
+                      "init.from");
+  }
+  if (!stage.init.has_vectors() && stage.init.freeze) {
+    throw ConfigError(stage.place + " init.freeze",
+                      "init.freeze keeps pre-trained vectors fixed: give init.vectors");
+  }
+  if (stage.adapters.given() && !stage.init.has("backbone")) {
+    throw ConfigError(stage.place + " adapters",
+                      "adapters adapt a pre-trained backbone: add `init: {from: STAGE, parts: "
+                      "[tokenizer, backbone]}`");
+  }
+  if (stage.adapters.given() && stage.train.unfreeze != "none") {
+    throw ConfigError(stage.place + " train.unfreeze",
+                      "adapters keep the whole backbone frozen; train.unfreeze does not apply");
+  }
   if (stage.init.extends_vocabulary() && !stage.init.has("tokenizer")) {
     throw ConfigError(stage.place,
                       "init.vocabulary: extend grows the source's vocabulary, so init.parts must "
                       "include tokenizer");
   }
+}
+
+/// Where `init.vectors` points: an earlier stage of this recipe (by name), else the path as
+/// written. Throws ConfigError when neither exists.
+std::string init_vectors_path(const RecipeSpec& recipe, std::size_t stage_index) {
+  const StageSpec& stage = recipe.stages[stage_index];
+  const int source = find_stage(recipe, stage.init.vectors);
+  if (source >= 0 && static_cast<std::size_t>(source) < stage_index) {
+    return (fs::path(recipe.run_dir) / stage.init.vectors).string();
+  }
+  std::error_code ec;
+  if (!fs::exists(stage.init.vectors, ec)) {
+    throw ConfigError(stage.place + " init.vectors",
+                      "'" + stage.init.vectors +
+                          "' is neither an earlier stage nor an existing file or run directory "
+                          "(relative paths start at the working directory)");
+  }
+  return stage.init.vectors;
 }
 
 /// ULMFiT's vocabulary transfer: the source's vocabulary plus this stage's words that occur at
@@ -185,6 +224,34 @@ void print_samples(const StageSpec& stage, const fs::path& stage_dir, Model& mod
   io::write_text_atomically((stage_dir / "samples.tsv").string(), kept);
 }
 
+/// "classify: LoRA rank 8 on 16 matrices: trainable 74,886 of 3,612,486 parameters (2.07%)".
+void report_trainable_share(const std::string& stage, Model& model, const LoraAdapters& adapters) {
+  std::int64_t total = 0, head = 0;
+  for (const auto& p : model.backbone().parameters()) total += p.numel();
+  for (const auto& p : model.head().parameters()) head += p.numel();
+  const std::int64_t trainable = adapters.adapter_parameter_count() + head;
+  total += head + adapters.adapter_parameter_count();
+  std::cout << stage << ": LoRA rank " << adapters.targets().front().a.size(0) << " on "
+            << adapters.targets().size() << " weight matrices; trainable parameters " << trainable
+            << " (adapters " << adapters.adapter_parameter_count() << ", head " << head << ") of "
+            << total << " (" << std::fixed << std::setprecision(2)
+            << 100.0 * static_cast<double>(trainable) / static_cast<double>(total) << "%)\n"
+            << std::defaultfloat;
+}
+
+/// The adapter checkpoint's size beside the backbone it spares.
+void report_adapter_checkpoint(const std::string& stage, const std::string& stage_dir,
+                               const std::string& base) {
+  auto latest = CheckpointStore(stage_dir).latest();
+  if (!latest) return;
+  std::cout << stage << ": adapter checkpoint " << (fs::path(*latest) / "adapter.pt").string()
+            << " " << format_bytes(file_bytes((fs::path(*latest) / "adapter.pt").string()))
+            << " + head " << format_bytes(file_bytes((fs::path(*latest) / "head.pt").string()))
+            << ", on top of the base backbone "
+            << format_bytes(file_bytes((fs::path(base) / "backbone.pt").string())) << " in " << base
+            << " (lmforge merge " << stage_dir << " folds them in)\n";
+}
+
 bool selected(const RunOptions& options, const std::string& stage) {
   const auto& only = options.only_stages;
   return only.empty() || std::find(only.begin(), only.end(), stage) != only.end();
@@ -211,8 +278,9 @@ namespace {
 // catches what `run` would, without reading data or training.
 constexpr std::int64_t kPlaceholderVocabulary = 64;
 
-void build_components(const StageComponents& c, const TrainSpec& train, std::uint64_t seed,
+void build_components(const StageComponents& c, const StageSpec& stage, std::uint64_t seed,
                       ErrorCollector& errors) {
+  const TrainSpec& train = stage.train;
   Registry& registry = Registry::instance();
   auto located = [&](const ComponentSpec& spec, const std::function<void()>& build) {
     const std::string place = component_place(spec);
@@ -251,6 +319,11 @@ void build_components(const StageComponents& c, const TrainSpec& train, std::uin
                                       component_place(c.backbone));
   });
   if (!backbone) return;
+  // Target patterns and rank are checked against the backbone's real parameter names and shapes
+  // (only an embedding's row count is the placeholder's).
+  if (stage.adapters.given()) {
+    errors.attempt([&] { LoraAdapters(*backbone, stage.adapters, stage.place); });
+  }
   located(c.head, [&] {
     auto reader = component_reader(c.head, "head '" + c.head.type + "'");
     registry.make_head(c.head.type, reader,
@@ -283,6 +356,7 @@ void validate_recipe(const RecipeSpec& recipe) {
   for (std::size_t i = 0; i < recipe.stages.size(); ++i) {
     const StageSpec& stage = recipe.stages[i];
     errors.attempt([&] { check_init_parts(stage); });
+    if (stage.init.has_vectors()) errors.attempt([&] { init_vectors_path(recipe, i); });
     if (stage.init.given()) errors.attempt([&] { init_source_dir(recipe, i); });
     StageComponents c;
     if (!errors.attempt([&] { c = effective_components(recipe, i); })) continue;
@@ -305,7 +379,7 @@ void validate_recipe(const RecipeSpec& recipe) {
       errors.attempt([&] { registry.find("metric", metric, stage.place + " train.metrics"); });
     }
     if (parsed) {
-      build_components(c, stage.train, static_cast<std::uint64_t>(recipe.seed) + i, errors);
+      build_components(c, stage, static_cast<std::uint64_t>(recipe.seed) + i, errors);
     }
     // Data files named by the task must exist, unless the recipe generates them.
     if (c.task.node && c.task.node->yaml().IsMap()) {
@@ -454,16 +528,35 @@ void run_recipe(const RecipeSpec& recipe, const RunOptions& options) {
 
     auto assembled = assemble_model(c, tokenizer->vocabulary().size(), task->num_outputs());
     Model& model = *assembled;
+    std::string base_checkpoint;
     if (stage.init.given()) {
       auto source_checkpoint = CheckpointStore(source_dir).latest();
       if (!source_checkpoint) {
         throw ConfigError(stage.place, "init.from '" + stage.init.from + "' has no checkpoint");
       }
+      base_checkpoint = fs::absolute(*source_checkpoint).lexically_normal().string();
       for (const char* part : {"backbone", "head"}) {
         if (!stage.init.has(part)) continue;
         torch::nn::Module& module = std::string(part) == "backbone"
                                         ? static_cast<torch::nn::Module&>(model.backbone())
                                         : static_cast<torch::nn::Module&>(model.head());
+        const CheckpointMeta source_meta = CheckpointStore::read_meta(*source_checkpoint);
+        if (std::string(part) == "backbone" && source_meta.adapter_only) {
+          // The source trained LoRA adapters: its backbone is its base's plus the adapters.
+          if (stage.adapters.given() || stage.init.extends_vocabulary()) {
+            throw ConfigError(stage.place, "init.from '" + stage.init.from +
+                                               "' holds LoRA adapters, not a whole backbone; to "
+                                               "adapt it further or extend its vocabulary, fold "
+                                               "them in first: lmforge merge " +
+                                               source_dir);
+          }
+          const std::string file = (fs::path(source_dir) / "stage.yaml").string();
+          load_adapted_backbone(model, read_adapter_spec(YAML::LoadFile(file)["adapters"], file),
+                                *source_checkpoint, source_meta.base);
+          std::cout << stage.name << ": backbone initialised from " << *source_checkpoint
+                    << " (its base with its adapters folded in)\n";
+          continue;
+        }
         try {
           VocabularyGrowth growth;
           if (stage.init.extends_vocabulary()) {
@@ -478,13 +571,33 @@ void run_recipe(const RecipeSpec& recipe, const RunOptions& options) {
                   << "\n";
       }
     }
+    if (stage.init.has_vectors()) {
+      InitSpec vectors_from = stage.init;
+      vectors_from.vectors = init_vectors_path(recipe, index);
+      WordVectors vectors = read_init_vectors(vectors_from, stage.place);
+      VectorCoverage coverage =
+          fill_input_embedding(model.backbone(), tokenizer->vocabulary(), vectors, stage.place);
+      std::cout << stage.name << ": input embedding from " << stage.init.vectors << ": "
+                << describe(coverage) << (stage.init.freeze ? "; frozen" : "; trained further")
+                << "\n";
+    }
     model.to(device);
+    std::shared_ptr<LoraAdapters> adapters;
+    if (stage.adapters.given()) {
+      adapters = std::make_shared<LoraAdapters>(model.backbone(), stage.adapters, stage.place);
+      model.register_module("adapters", adapters);
+      report_trainable_share(stage.name, model, *adapters);
+    }
     save_stage_description(stage_dir.string(), c, tokenizer->vocabulary().size(),
-                           task->num_outputs());
+                           task->num_outputs(), recipe.resolved["stages"][index]["adapters"]);
 
     TrainerSetup setup{stage.name,      stage_dir.string(), stage.place, &stage.train,
                        c.backbone.type, c.head.type,        device,      resume};
+    setup.adapters = adapters.get();
+    if (stage.init.freeze) setup.frozen.push_back(model.backbone().input_embedding());
+    setup.adapter_base = base_checkpoint;
     Metrics final_metrics = Trainer(setup, model, *task).fit();
+    if (adapters) report_adapter_checkpoint(stage.name, stage_dir.string(), base_checkpoint);
     for (const auto& line : task->summary(final_metrics)) {
       std::cout << stage.name << ": " << line << "\n";
     }

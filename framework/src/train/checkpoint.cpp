@@ -7,6 +7,7 @@
 #include <set>
 #include <sstream>
 
+#include "adapters/lora.h"
 #include "io/atomic_file.h"
 #include "io/sealed_file.h"
 #include "lmforge/error.h"
@@ -103,7 +104,13 @@ void CheckpointStore::save(
     fs::create_directories(root);
     fs::remove_all(temp);
     fs::create_directories(temp);
-    save_module(model.backbone(), (temp / "backbone.pt").string());
+    if (adapters_) {
+      torch::serialize::OutputArchive archive;
+      adapters_->write(archive);
+      save_archive(archive, (temp / "adapter.pt").string());
+    } else {
+      save_module(model.backbone(), (temp / "backbone.pt").string());
+    }
     save_module(model.head(), (temp / "head.pt").string());
     torch::serialize::OutputArchive trainer;
     write_trainer(trainer);
@@ -114,8 +121,12 @@ void CheckpointStore::save(
          << meta.epoch << YAML::Key << "step_in_epoch" << YAML::Value << meta.step_in_epoch
          << YAML::Key << "global_step" << YAML::Value << meta.global_step << YAML::Key << "finished"
          << YAML::Value << meta.finished << YAML::Key << "backbone" << YAML::Value
-         << meta.backbone_type << YAML::Key << "head" << YAML::Value << meta.head_type
-         << YAML::EndMap;
+         << meta.backbone_type << YAML::Key << "head" << YAML::Value << meta.head_type;
+    if (adapters_) {
+      yaml << YAML::Key << "adapters" << YAML::Value << "lora" << YAML::Key << "base" << YAML::Value
+           << adapter_base_;
+    }
+    yaml << YAML::EndMap;
     io::write_text_atomically((temp / "meta.yaml").string(),
                               io::seal_text(std::string(yaml.c_str()) + "\n"));
     io::sync_directory(temp.string());
@@ -188,9 +199,38 @@ std::optional<std::string> CheckpointStore::newest_intact(std::vector<std::strin
                                      "); run without --resume to start the stage afresh");
 }
 
+void CheckpointStore::set_adapters(const LoraAdapters* adapters, std::string base) {
+  adapters_ = adapters;
+  adapter_base_ = std::move(base);
+}
+
+void write_merged_backbone(Model& model, const std::string& checkpoint_dir) {
+  // backbone.pt first: a crash before meta.yaml is rewritten leaves an adapter checkpoint that
+  // still loads (and can be merged again).
+  save_module(model.backbone(), (fs::path(checkpoint_dir) / "backbone.pt").string());
+  const std::string path = (fs::path(checkpoint_dir) / "meta.yaml").string();
+  CheckpointStore::read_meta(checkpoint_dir);  // refuses a damaged one before it is rewritten
+  YAML::Node node = YAML::Load(io::read_text(path));
+  YAML::Node kept(YAML::NodeType::Map);
+  for (const auto& item : node) {
+    const std::string key = item.first.as<std::string>();
+    if (key == "adapters" || key == "base") continue;
+    kept[key] = item.second;
+  }
+  kept["merged_adapters"] = node["base"].as<std::string>("");
+  YAML::Emitter yaml;
+  yaml << kept;
+  io::write_text_atomically(path, io::seal_text(std::string(yaml.c_str()) + "\n"));
+}
+
+void save_checkpoint_archive(torch::serialize::OutputArchive& archive, const std::string& path) {
+  save_archive(archive, path);
+}
+
 void CheckpointStore::verify(const std::string& checkpoint_dir) {
-  read_meta(checkpoint_dir);
-  for (const char* file : {"backbone.pt", "head.pt", "trainer.pt"}) {
+  CheckpointMeta meta = read_meta(checkpoint_dir);
+  for (const char* file :
+       {meta.adapter_only ? "adapter.pt" : "backbone.pt", "head.pt", "trainer.pt"}) {
     torch::serialize::InputArchive archive;
     read_checkpoint_archive(checkpoint_dir, file, archive);
   }
@@ -237,6 +277,8 @@ CheckpointMeta CheckpointStore::read_meta(const std::string& checkpoint_dir) {
     meta.finished = node["finished"].as<bool>();
     meta.backbone_type = node["backbone"].as<std::string>("");
     meta.head_type = node["head"].as<std::string>("");
+    meta.adapter_only = node["adapters"].IsDefined();
+    meta.base = node["base"].as<std::string>("");
   } catch (const YAML::Exception& e) {
     throw DataError(path, std::string("corrupt checkpoint metadata: ") + e.what());
   }

@@ -27,7 +27,13 @@ struct CheckpointMeta {
   bool finished = false;  ///< training of the stage completed
   std::string backbone_type;
   std::string head_type;
+  /// An adapter stage's checkpoint holds adapter.pt (A and B only) instead of backbone.pt; its
+  /// backbone is the one in `base`, the checkpoint it was initialised from (adapters/lora.h).
+  bool adapter_only = false;
+  std::string base;
 };
+
+class LoraAdapters;
 
 class CheckpointStore {
  public:
@@ -59,9 +65,15 @@ class CheckpointStore {
 
   const std::string& stage_dir() const { return stage_dir_; }
 
+  /// From now on save() writes `adapters` (adapter.pt) in place of the backbone, whose weights
+  /// are those of the checkpoint `base` plus the adapters.
+  void set_adapters(const LoraAdapters* adapters, std::string base);
+
  private:
   std::string stage_dir_;
   std::int64_t keep_;
+  const LoraAdapters* adapters_ = nullptr;
+  std::string adapter_base_;
 };
 
 /// Loads "backbone" or "head" parameters/buffers from `checkpoint_dir` into `module`.
@@ -85,6 +97,14 @@ std::string load_part(torch::nn::Module& module, const std::string& checkpoint_d
 /// throws DataError naming the file when it is missing, truncated, damaged or of a newer format.
 void read_checkpoint_archive(const std::string& checkpoint_dir, const std::string& file,
                              torch::serialize::InputArchive& archive);
+
+/// Folds an adapter checkpoint: writes `model`'s backbone (already base + adapters) as
+/// backbone.pt and drops the adapter marks from meta.yaml, so the checkpoint loads as any other.
+/// adapter.pt stays for the record.
+void write_merged_backbone(Model& model, const std::string& checkpoint_dir);
+
+/// Writes an archive sealed as every checkpoint file is (atomically).
+void save_checkpoint_archive(torch::serialize::OutputArchive& archive, const std::string& path);
 
 /// Loads the trainer archive of a checkpoint.
 void load_trainer_archive(const std::string& checkpoint_dir,

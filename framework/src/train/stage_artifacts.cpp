@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "adapters/adapter_checkpoint.h"
 #include "config/yaml_options.h"
 #include "io/atomic_file.h"
 #include "lmforge/error.h"
@@ -42,7 +43,8 @@ ComponentSpec spec_from(const YAML::Node& root, const std::string& key, const st
 }  // namespace
 
 void save_stage_description(const std::string& stage_dir, const StageComponents& c,
-                            std::int64_t vocab_size, std::int64_t num_outputs) {
+                            std::int64_t vocab_size, std::int64_t num_outputs,
+                            const YAML::Node& adapters) {
   YAML::Node root(YAML::NodeType::Map);
   root["format"] = 1;
   root["task"] = spec_node(c.task);
@@ -51,6 +53,7 @@ void save_stage_description(const std::string& stage_dir, const StageComponents&
   root["head"] = spec_node(c.head);
   root["vocab_size"] = vocab_size;
   root["num_outputs"] = num_outputs;
+  if (adapters.IsDefined() && !adapters.IsNull()) root["adapters"] = YAML::Clone(adapters);
   YAML::Emitter out;
   out << root;
   io::write_text_atomically((fs::path(stage_dir) / "stage.yaml").string(),
@@ -178,8 +181,17 @@ LoadedStage load_stage(const std::string& dir, const StageFilter& accept,
   auto latest = store.latest();
   if (!latest) throw DataError(stage_dir, "stage has no checkpoint yet");
   loaded.checkpoint = *latest;
-  CheckpointStore::read_meta(*latest);
-  load_part(loaded.model->backbone(), *latest, "backbone");
+  CheckpointMeta meta = CheckpointStore::read_meta(*latest);
+  if (meta.adapter_only) {
+    const std::string file = (fs::path(stage_dir) / "stage.yaml").string();
+    if (!description["adapters"].IsMap()) {
+      throw DataError(file, "the checkpoint holds adapters but the stage has no `adapters:`");
+    }
+    load_adapted_backbone(*loaded.model, read_adapter_spec(description["adapters"], file), *latest,
+                          meta.base);
+  } else {
+    load_part(loaded.model->backbone(), *latest, "backbone");
+  }
   load_part(loaded.model->head(), *latest, "head");
   loaded.model->eval();
   return loaded;

@@ -28,9 +28,10 @@ struct LoadedStage {
   std::shared_ptr<Task> task;    ///< constructed (not prepared); artifacts loaded
 };
 
-/// Writes stage.yaml.
+/// Writes stage.yaml (with the stage's `adapters:` settings when it trains LoRA adapters).
 void save_stage_description(const std::string& stage_dir, const StageComponents& components,
-                            std::int64_t vocab_size, std::int64_t num_outputs);
+                            std::int64_t vocab_size, std::int64_t num_outputs,
+                            const YAML::Node& adapters = YAML::Node());
 
 /// Reads stage.yaml; throws DataError naming the file when it is missing or malformed.
 StageComponents read_stage_components(const std::string& stage_dir);
@@ -44,7 +45,8 @@ std::shared_ptr<Tokenizer> build_tokenizer(const ComponentSpec& spec,
 std::shared_ptr<Model> assemble_model(const StageComponents& components, std::int64_t vocab_size,
                                       std::int64_t num_outputs);
 
-/// Rebuilds tokenizer, model (weights from the latest checkpoint) and task of a stage directory.
+/// Rebuilds tokenizer, model (weights from the latest checkpoint; for an adapter checkpoint the
+/// base's backbone with the adapters folded in) and task of a stage directory.
 /// `dir` may also be a run directory: then its last stage with a checkpoint whose task type is
 /// `task_type` (any task when empty) is used.
 LoadedStage load_stage(const std::string& dir, const std::string& task_type = "");

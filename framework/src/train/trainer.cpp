@@ -12,6 +12,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "adapters/lora.h"
 #include "config/yaml_options.h"
 #include "distributed/data_parallel.h"
 #include "lmforge/error.h"
@@ -119,6 +120,18 @@ void Trainer::apply_freezing(std::int64_t epoch) {
       if (!trainable[g] && p.grad().defined()) p.mutable_grad() = torch::Tensor();
     }
   }
+  for (auto& p : setup_.frozen) {
+    p.set_requires_grad(false);
+    if (p.grad().defined()) p.mutable_grad() = torch::Tensor();
+  }
+  if (setup_.adapters) {
+    // LoRA freezes the whole body; its adapted weights still need dL/dW, which
+    // collect_gradients turns into the adapters' gradients.
+    for (std::size_t g = 0; g + 1 < groups.size(); ++g) {
+      for (auto& p : groups[g]) p.set_requires_grad(false);
+    }
+    setup_.adapters->set_targets_trainable(true);
+  }
 }
 
 Metrics Trainer::fit() {
@@ -127,6 +140,10 @@ Metrics Trainer::fit() {
   auto groups = parameter_groups(model_);
   OptimizerContext optimizer_context{
       groups, discriminative_scales(spec.discriminative_lr, groups.size() - 1)};
+  if (setup_.adapters) {
+    optimizer_context.groups.push_back(setup_.adapters->parameters());
+    optimizer_context.lr_scale.push_back(1.0);
+  }
   auto optimizer_reader = component_reader(spec.optimizer, "optimizer");
   auto optimizer = registry.make_optimizer(spec.optimizer.type, optimizer_reader, optimizer_context,
                                            component_place(spec.optimizer));
@@ -146,6 +163,7 @@ Metrics Trainer::fit() {
                              component_place(spec.schedule));
 
   CheckpointStore store(setup_.stage_dir, spec.keep_checkpoints);
+  if (setup_.adapters) store.set_adapters(setup_.adapters, setup_.adapter_base);
   CheckpointMeta position;
   std::int64_t log_offset = 0;
   double best = std::numeric_limits<double>::quiet_NaN();
@@ -180,7 +198,15 @@ Metrics Trainer::fit() {
   }
   if (latest) {
     position = CheckpointStore::read_meta(*latest);
-    load_part(model_.backbone(), *latest, "backbone");
+    if (setup_.adapters) {
+      // The body is the base's, already loaded by the stage runner; only A and B were trained.
+      torch::serialize::InputArchive archive;
+      read_checkpoint_archive(*latest, "adapter.pt", archive);
+      setup_.adapters->read(archive, (fs::path(*latest) / "adapter.pt").string());
+      setup_.adapters->refresh();
+    } else {
+      load_part(model_.backbone(), *latest, "backbone");
+    }
     load_part(model_.head(), *latest, "head");
   } else if (parallel.writes_files()) {
     fs::remove_all(fs::path(setup_.stage_dir) / "checkpoints");
@@ -405,6 +431,7 @@ Metrics Trainer::fit() {
       if (!result.updated && group_end) {
         // Once per update: the accumulated gradients are averaged across ranks and applied.
         parallel.average_gradients();
+        if (setup_.adapters) setup_.adapters->collect_gradients();
         // fp16: a step whose gradients overflowed is skipped (the same on every rank: the
         // gradients are already averaged).
         if (!group_skipped && precision.unscale_gradients(model_.parameters())) {
@@ -412,6 +439,7 @@ Metrics Trainer::fit() {
             torch::nn::utils::clip_grad_norm_(model_.parameters(), spec.clip_grad_norm);
           }
           optimizer->step();
+          if (setup_.adapters) setup_.adapters->refresh();
         }
       }
       auto agreed = parallel.agree(local_loss, interrupt_requested(), result.tokens);

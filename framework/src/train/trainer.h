@@ -9,6 +9,8 @@
 
 namespace lmforge {
 
+class LoraAdapters;
+
 struct TrainerSetup {
   std::string stage_name;
   std::string stage_dir;
@@ -18,6 +20,12 @@ struct TrainerSetup {
   std::string head_type;
   torch::Device device = torch::kCPU;
   bool resume = false;
+  /// LoRA: the backbone is frozen, these adapters (registered in the model) and the head train,
+  /// and checkpoints hold the adapters instead of the backbone, which is `adapter_base`'s.
+  LoraAdapters* adapters = nullptr;
+  std::string adapter_base;
+  /// Tensors kept fixed whatever train.freeze says (init.freeze: the pre-trained embedding).
+  std::vector<torch::Tensor> frozen;
 };
 
 class Trainer {
