@@ -26,6 +26,7 @@ constexpr const char* kUsage =
     "  generate RUN --prompt TEXT   sample text from a trained language model\n"
     "  embed RUN SUBCOMMAND ...     explore, evaluate or export the word embedding\n"
     "  predict RUN --text TEXT      label texts with a trained classifier\n"
+    "  translate RUN --text TEXT    translate with a trained sequence-to-sequence model\n"
     "  tokenize RUN --text TEXT     show what a text becomes under a run's tokenizer\n"
     "  new plugin NAME --kind KIND  write a plugin project: backbone, head or task\n"
     "  --version                    print versions\n"
@@ -41,8 +42,9 @@ int dispatch(const std::string& command, const Args& args) {
   if (command == "embed") return embed_command(args);
   if (command == "new") return new_command(args);
   if (command == "tokenize") return tokenize_command(args);
-  std::vector<std::string> known{"run",     "validate", "plugins", "generate",
-                                 "predict", "embed",    "new",     "tokenize"};
+  if (command == "translate") return translate_command(args);
+  std::vector<std::string> known{"run",   "validate", "plugins",  "generate", "predict",
+                                 "embed", "new",      "tokenize", "translate"};
   throw ConfigError("lmforge", "unknown command '" + command + "'" + did_you_mean(command, known) +
                                    "; commands: " + join_names(known));
 }
