@@ -26,6 +26,7 @@ constexpr const char* kUsage =
     "  generate RUN --prompt TEXT   sample text from a trained language model\n"
     "  embed RUN SUBCOMMAND ...     explore, evaluate or export the word embedding\n"
     "  predict RUN --text TEXT      label texts with a trained classifier\n"
+    "  translate RUN --text TEXT    translate with a trained sequence-to-sequence model\n"
     "  tokenize RUN --text TEXT     show what a text becomes under a run's tokenizer\n"
     "  report RUN [--out FILE]      write a run's curves, matrices and samples as one HTML page\n"
     "  export RUN --output FILE     write a stage's weights as safetensors with config.json\n"
@@ -45,13 +46,14 @@ int dispatch(const std::string& command, const Args& args) {
   if (command == "embed") return embed_command(args);
   if (command == "new") return new_command(args);
   if (command == "tokenize") return tokenize_command(args);
+  if (command == "translate") return translate_command(args);
   if (command == "report") return report_command(args);
   if (command == "export") return export_command(args);
   if (command == "import") return import_command(args);
   if (command == "merge") return merge_command(args);
   std::vector<std::string> known{"run",   "validate", "plugins",  "generate", "predict",
-                                 "embed", "new",      "tokenize", "report",   "export",
-                                 "import", "merge"};
+                                 "embed", "new",      "tokenize", "translate", "report",
+                                 "export", "import",  "merge"};
   throw ConfigError("lmforge", "unknown command '" + command + "'" + did_you_mean(command, known) +
                                    "; commands: " + join_names(known));
 }

@@ -18,6 +18,7 @@ int plugins_command(const Args& args);
 int generate_command(const Args& args);
 int embed_command(const Args& args);
 int predict_command(const Args& args);
+int translate_command(const Args& args);
 int new_command(const Args& args);
 int tokenize_command(const Args& args);
 int report_command(const Args& args);

@@ -8,6 +8,7 @@
 #include "io/atomic_file.h"
 #include "lmforge/error.h"
 #include "lmforge/registry.h"
+#include "lmforge/seq2seq.h"
 #include "train/checkpoint.h"
 
 namespace lmforge {
@@ -133,6 +134,10 @@ bool stage_task_can_predict(const std::string& stage_dir) {
 
 bool stage_task_trains_next_token(const std::string& stage_dir) {
   return stage_task(stage_dir)->trains_next_token();
+}
+
+bool stage_task_translates(const std::string& stage_dir) {
+  return dynamic_cast<Translator*>(stage_task(stage_dir).get()) != nullptr;
 }
 
 LoadedStage load_stage(const std::string& dir, const StageFilter& accept,

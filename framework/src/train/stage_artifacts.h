@@ -63,5 +63,7 @@ bool stage_task_can_predict(const std::string& stage_dir);
 /// Whether the task of the stage in `stage_dir` trains a next-token model
 /// (Task::trains_next_token).
 bool stage_task_trains_next_token(const std::string& stage_dir);
+/// Whether the task of the stage in `stage_dir` translates (lmforge/seq2seq.h's Translator).
+bool stage_task_translates(const std::string& stage_dir);
 
 }  // namespace lmforge
