@@ -58,10 +58,10 @@ void MlmOptions::visit(OptionVisitor& v) {
 MlmTask::MlmTask(const Options& options, const TaskContext& context)
     : options_(options), context_(context) {
   if (options.mask_token + options.random_token > 1.0 + 1e-9) {
-    throw ConfigError(context.place,
-                      "mask_token (" + std::to_string(options.mask_token) + ") + random_token (" +
-                          std::to_string(options.random_token) +
-                          ") exceed 1: they are shares of the chosen tokens (BERT: 0.8 and 0.1)");
+    std::ostringstream message;
+    message << "mask_token (" << options.mask_token << ") + random_token (" << options.random_token
+            << ") exceed 1: they are shares of the chosen tokens (BERT: 0.8 and 0.1)";
+    throw ConfigError(context.place, message.str());
   }
   rule_.rate = options.mask_rate;
   rule_.mask_token = options.mask_token;
