@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Does pre-training pay? TREC-6 and SST-2 test accuracy of the same LSTM and transformer bodies,
-# pre-trained by next-word prediction on WikiText-2 vs trained from scratch, with 100% and 10%
+# pre-trained by next-word prediction (LSTM, GPT) or masked-token recovery (BERT: the transformer
+# body run bidirectionally) on WikiText-2 vs trained from scratch, with 100% and 10%
 # of the training labels; for the LSTM also the same pre-trained body with every layer trained at
 # one rate from the first step (no gradual unfreezing, no discriminative rates), which separates
 # what pre-training gives from what ULMFiT's schedule does with it. Writes OUT/evidence.md: the
@@ -8,9 +9,11 @@
 # that produced it, in order (each row can be re-run alone with its commands).
 #
 #   tools/evidence.sh [DATA_DIR] [OUT_DIR]        # about 75 minutes on 2 cores, plus the pre-trainings
+#   BODIES=bert tools/evidence.sh ...             # only some bodies' rows (lstm, transformer, bert)
 #
 # Resumable: finished stages are skipped when it is run again with the same OUT_DIR.
-# Each body is pre-trained once (stage `pretrain` of ulmfit_trec.yaml and gpt_finetune_trec.yaml)
+# Each body is pre-trained once (stage `pretrain` of ulmfit_trec.yaml, gpt_finetune_trec.yaml and
+# bert_finetune_trec.yaml)
 # and the SST-2 recipes start from those directories (`init.from` set on the command line). The
 # LSTM's language-model fine-tuning (ULMFiT's middle step) reads all of the task's training text,
 # labels unused, in the 10% rows too: the setting of ULMFiT's label-efficiency experiments.
@@ -47,7 +50,8 @@ suffix() { [[ $1 == 1.0 ]] && echo "" || echo "_$(awk "BEGIN{print $1*100}")pct"
 # `lm` stage of recipes/lstm_wikitext2.yaml, whose training is identical (same settings, seed).
 lstm_body=${LSTM_BODY:-$out/ulmfit_trec/pretrain}
 gpt_body=${GPT_BODY:-$out/gpt_finetune_trec/pretrain}
-echo "# bodies: LSTM $lstm_body, transformer $gpt_body" >>"$commands"
+bert_body=${BERT_BODY:-$out/bert_finetune_trec/pretrain}
+echo "# bodies: LSTM $lstm_body, transformer $gpt_body, BERT $bert_body" >>"$commands"
 
 rows=()
 row() {  # DATASET BODY PERCENT PRETRAINED_RUN PRETRAINED_STAGE SCRATCH_STAGE [ALL_LAYERS_STAGE]
@@ -55,11 +59,13 @@ row() {  # DATASET BODY PERCENT PRETRAINED_RUN PRETRAINED_STAGE SCRATCH_STAGE [A
   [[ -n ${7:-} ]] && all=$(test_accuracy "$4" "$7")
   rows+=("| ${1^^} | $2 | $3% | $(test_accuracy "$4" "$5") | $all | $(test_accuracy "${1}_scratch" "$6") |")
 }
-for body in lstm transformer; do
+for body in ${BODIES:-lstm transformer bert}; do
   if [[ $body == lstm ]]; then
     [[ -n ${LSTM_BODY:-} ]] || run recipes/ulmfit_trec.yaml --stages pretrain
-  else
+  elif [[ $body == transformer ]]; then
     [[ -n ${GPT_BODY:-} ]] || run recipes/gpt_finetune_trec.yaml --stages pretrain
+  else
+    [[ -n ${BERT_BODY:-} ]] || run recipes/bert_finetune_trec.yaml --stages pretrain
   fi
   for dataset in trec sst2; do
     # ULMFiT's middle step: the LSTM language model fine-tuned on this data set's text, once for
@@ -86,7 +92,7 @@ for body in lstm transformer; do
           "stages.lstm.task.fraction=$fraction" "stages.lstm.train.epochs=$epochs" \
           "stages.lstm.name=lstm$s"
         row "$dataset" LSTM "$percent" "ulmfit_$dataset" "classify$s" "lstm$s" "classify_all$s"
-      else
+      elif [[ $body == transformer ]]; then
         run "recipes/gpt_finetune_$dataset.yaml" --stages "classify$s" \
           "stages.classify.init.from=$gpt_body" \
           "stages.classify.task.fraction=$fraction" "stages.classify.train.epochs=$epochs" \
@@ -95,6 +101,17 @@ for body in lstm transformer; do
           "stages.transformer.task.fraction=$fraction" "stages.transformer.train.epochs=$epochs" \
           "stages.transformer.name=transformer$s"
         row "$dataset" transformer "$percent" "gpt_finetune_$dataset" "classify$s" "transformer$s"
+      else
+        # BERT: the masked-LM body under the same head and schedule; its baseline is the same
+        # transformer from scratch run bidirectionally, as the pre-trained body is.
+        run "recipes/bert_finetune_$dataset.yaml" --stages "classify$s" \
+          "stages.classify.init.from=$bert_body" \
+          "stages.classify.task.fraction=$fraction" "stages.classify.train.epochs=$epochs" \
+          "stages.classify.name=classify$s"
+        run "recipes/${dataset}_scratch.yaml" --stages "encoder$s" \
+          "stages.transformer.task.fraction=$fraction" "stages.transformer.train.epochs=$epochs" \
+          stages.transformer.backbone.mode=bidirectional "stages.transformer.name=encoder$s"
+        row "$dataset" "transformer (BERT)" "$percent" "bert_finetune_$dataset" "classify$s" "encoder$s"
       fi
     done
   done

@@ -8,8 +8,7 @@
 #include <sstream>
 
 #include "lmforge/error.h"
-#include "lmforge/labelled_text.h"
-#include "lmforge/text_file.h"
+#include "lmforge/text_source.h"
 #include "lmforge/text_stats.h"
 
 namespace lmforge {
@@ -47,25 +46,12 @@ LanguageModelingTask::LanguageModelingTask(const Options& options, const TaskCon
 void LanguageModelingTask::for_each_text(
     const std::string& spec, const std::string& option,
     const std::function<void(const std::string&)>& on_text) const {
-  for (const auto& path : expand_file_pattern(spec, option, context_.place)) {
-    if (options_.format == "text") {
-      for_each_line(path, options_.encoding, context_.place,
-                    [&](const std::string& line, std::int64_t) { on_text(line); });
-      continue;
-    }
-    // The SDK's labelled-text reader knows the formats. It needs a label column: the first one
-    // (an id in the usual layouts) or, when that is the text, the text itself.
-    LabelledTextFormat read;
-    read.format = options_.format;
-    read.text_column = options_.text_column;
-    read.label_column = 0;
-    read.header = options_.header;
-    read.trec_labels = "fine";
-    for (const auto& record :
-         read_labelled_text(read, options_.encoding, path, option, context_.place)) {
-      on_text(record.text);
-    }
-  }
+  TextSource source;
+  source.format = options_.format;
+  source.text_column = options_.text_column;
+  source.header = options_.header;
+  source.encoding = options_.encoding;
+  lmforge::for_each_text(source, spec, option, context_.place, on_text);
 }
 
 torch::Tensor LanguageModelingTask::encode_file(Tokenizer& tokenizer, const std::string& spec,
