@@ -5,8 +5,9 @@
 #   tools/setup.sh                    LibTorch 2.x from the pinned `torch` wheel, in ./.venv (the default)
 #   tools/setup.sh --debian-libtorch  also Debian's libtorch-dev 1.13 (the second supported line)
 #   tools/setup.sh --bench            also the Python peers of the benchmarks
-#   tools/setup.sh --tests            also what the test suite uses beyond the build (Chromium and a
-#                                     Korean font, to render `lmforge report` pages)
+#   tools/setup.sh --tests            also what the test suite uses beyond the build: Chromium and a
+#                                     Korean font (to render `lmforge report` pages), and in .venv
+#                                     transformers, tokenizers and tensorboard (interop checks)
 # Flags combine. Libraries other than LibTorch come from Debian's packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -57,4 +58,14 @@ if ! lmforge_torch_ready; then
 fi
 if ((bench)); then
   "$LMFORGE_VENV/bin/python" -m pip install -q --disable-pip-version-check numpy
+fi
+# The interop tests compare with Hugging Face's own code (GPT-2 import, tokenizer ids) and read
+# the TensorBoard files with TensorBoard's reader; peers for checks, never runtime dependencies.
+if ((tests)); then
+  interop=(transformers==5.25.0 tokenizers==0.23.3 tensorboard==2.21.0)
+  if ! "$LMFORGE_VENV/bin/python" -c "import transformers, tokenizers, tensorboard" 2>/dev/null; then
+    echo "lmforge setup: installing ${interop[*]} into $LMFORGE_VENV (for the interop tests)"
+    "$LMFORGE_VENV/bin/python" -m pip install -q --disable-pip-version-check "${interop[@]}" ||
+      echo "lmforge setup: warning: could not install ${interop[*]}; hf_gpt2_import will skip"
+  fi
 fi
