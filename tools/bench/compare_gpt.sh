@@ -23,7 +23,12 @@ lm() {
     "stages.lm.train.max_steps=$steps" >/dev/null
   grep '"train_end"' "$out/bench_gpt_char/lm/metrics.jsonl" | tail -1
 }
-py() { env "$@" /usr/bin/python3 "$here/tools/bench/gpt_char.py" --data "$train" --steps "$steps"; }
+# The peer must run on the same LibTorch as lmforge: the .venv's torch wheel for the default build
+# (PYTHON overrides, e.g. /usr/bin/python3 for Debian's 1.13 line); PY_THREADS its intra-op threads.
+python=${PYTHON:-$here/.venv/bin/python}
+"$python" -c "import torch" 2>/dev/null || python=/usr/bin/python3
+py_threads=${PY_THREADS:-2}
+py() { env "$@" "$python" "$here/tools/bench/gpt_char.py" --data "$train" --steps "$steps" --threads "$py_threads"; }
 field() { /usr/bin/python3 -c "import json,sys; print(round(json.loads(sys.argv[1])['$1'], 1))" "$2"; }
 
 ratios=()
@@ -33,7 +38,7 @@ for r in $(seq 1 "$rounds"); do
   b=$(py "${tuned_env[@]}")
   tc=-
   if [[ $r == 1 ]]; then
-    tc=$(field tokens_per_sec "$(/usr/bin/python3 "$here/tools/bench/gpt_char.py" --data "$train" \
+    tc=$(field tokens_per_sec "$("$python" "$here/tools/bench/gpt_char.py" --data "$train" \
       --steps $((steps / 4 > 10 ? steps / 4 : 10)))")
   fi
   ta=$(field tokens_per_sec "$a"); tb=$(field tokens_per_sec "$b")
