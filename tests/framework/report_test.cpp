@@ -122,7 +122,9 @@ TEST_CASE("the page holds every chart, the samples and the recipe", "[report]") 
   EmbeddingMap map;
   map.words = {"영화", "film", "good"};
   map.points = {{0, 0}, {1, 0.5}, {-1, 0.2}};
-  std::string page = render_report(run, {{"pretrain", map}}, {{"classify", "no checkpoint"}});
+  ReportPage rendered = render_report(run, {{"pretrain", map}}, {{"classify", "no checkpoint"}});
+  const std::string& page = rendered.html;
+  CHECK(rendered.charts == 8);
   // pretrain: loss, ppl, lr, throughput, embedding; classify: loss, lr, confusion (no valid
   // rows, so no validation chart).
   CHECK(count(page, "<figure class=\"chart\"") == 8);

@@ -8,18 +8,16 @@
 
 #include "config/yaml_options.h"
 #include "io/atomic_file.h"
+#include "io/json_text.h"
 #include "lmforge/error.h"
 #include "lmforge/registry.h"
 #include "lmforge/safetensors.h"
 #include "lmforge/torch_version.h"
 #include "lmforge/version.h"
-#include "train/metrics_log.h"
 
 namespace lmforge::interop {
 namespace fs = std::filesystem;
 namespace {
-
-std::string quoted(const std::string& text) { return "\"" + json_escape(text) + "\""; }
 
 bool is_number(const std::string& text) {
   if (text.empty()) return false;
@@ -42,14 +40,14 @@ std::string json_value(const YAML::Node& node, const std::string& type) {
   const auto text = node.as<std::string>();
   if ((type == "int" || type == "float") && is_number(text)) return text;
   if (type == "bool" && (text == "true" || text == "false")) return text;
-  return quoted(text);
+  return io::json_quoted(text);
 }
 
 // The component with every option it has: the stage's given values over the declared defaults.
 std::string resolved_component(const char* kind, const YAML::Node& given) {
   if (!given || !given["type"]) return "null";
   const auto type = given["type"].as<std::string>();
-  std::string out = "{\"type\": " + quoted(type);
+  std::string out = "{\"type\": " + io::json_quoted(type);
   const auto& info = Registry::instance().find(kind, type, std::string("config.json ") + kind);
   for (const auto& doc : describe_options(info.describe)) {
     if (doc.type == "mapping") continue;  // its fields follow as "group.field"
@@ -73,7 +71,7 @@ std::string resolved_component(const char* kind, const YAML::Node& given) {
         value.reset(YAML::Node(fallback));
       }
     }
-    out += ", " + quoted(doc.name) + ": " + json_value(value, doc.type);
+    out += ", " + io::json_quoted(doc.name) + ": " + json_value(value, doc.type);
   }
   return out + "}";
 }
@@ -104,10 +102,10 @@ ExportSummary export_safetensors(LoadedStage& stage, const std::string& weights,
     const auto dot = name.find('.'), last = name.rfind('.');
     const std::string part = name.substr(0, dot);
     const std::string module = last > dot ? name.substr(dot + 1, last - dot - 1) : "";
-    roles += std::string(roles.empty() ? "" : ",\n    ") + quoted(name) +
-             ": {\"part\": " + quoted(part) + ", \"module\": " + quoted(module) +
-             ", \"role\": " + quoted(name.substr(last + 1)) +
-             ", \"kind\": " + quoted(buffer ? "buffer" : "parameter") + ", \"shape\": [";
+    roles += std::string(roles.empty() ? "" : ",\n    ") + io::json_quoted(name) +
+             ": {\"part\": " + io::json_quoted(part) + ", \"module\": " + io::json_quoted(module) +
+             ", \"role\": " + io::json_quoted(name.substr(last + 1)) +
+             ", \"kind\": " + io::json_quoted(buffer ? "buffer" : "parameter") + ", \"shape\": [";
     for (std::int64_t d = 0; d < tensor.dim(); ++d) {
       roles += (d ? ", " : "") + std::to_string(tensor.size(d));
     }
@@ -125,14 +123,16 @@ ExportSummary export_safetensors(LoadedStage& stage, const std::string& weights,
   YAML::Node description = YAML::LoadFile((fs::path(stage.dir) / "stage.yaml").string());
   std::ostringstream config;
   config << "{\n  \"format\": \"lmforge\",\n  \"format_version\": 1,\n  \"lmforge\": "
-         << quoted(kSdkVersion) << ",\n  \"torch\": " << quoted(TORCH_VERSION)
-         << ",\n  \"source\": " << quoted(fs::absolute(stage.dir).lexically_normal().string())
-         << ",\n  \"weights\": " << quoted(fs::path(weights).filename().string())
+         << io::json_quoted(kSdkVersion) << ",\n  \"torch\": " << io::json_quoted(TORCH_VERSION)
+         << ",\n  \"source\": "
+         << io::json_quoted(fs::absolute(stage.dir).lexically_normal().string())
+         << ",\n  \"weights\": " << io::json_quoted(fs::path(weights).filename().string())
          << ",\n  \"vocab_size\": " << description["vocab_size"].as<std::int64_t>(0)
          << ",\n  \"num_outputs\": " << description["num_outputs"].as<std::int64_t>(0)
          << ",\n  \"special_tokens\": {\"<pad>\": 0, \"<unk>\": 1, \"<bos>\": 2, \"<eos>\": 3}";
   for (const char* part : {"task", "tokenizer", "backbone", "head"}) {
-    config << ",\n  " << quoted(part) << ": " << resolved_component(part, description[part]);
+    config << ",\n  " << io::json_quoted(part) << ": "
+           << resolved_component(part, description[part]);
   }
   config << ",\n  \"tensors\": {\n    " << roles << "\n  }\n}\n";
   summary.config = (out_dir / "config.json").string();

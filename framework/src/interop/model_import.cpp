@@ -65,7 +65,6 @@ void fill(Model& model, const ImportedModel& imported, const std::string& place)
 ImportSummary import_model(const std::string& format, const std::string& source,
                            const std::string& run_dir, const std::string& stage_name) {
   const std::string place = "lmforge import " + format;
-  YAML::Node no_options(YAML::NodeType::Map);
   ComponentSpec spec{format, nullptr};
   auto reader = component_reader(spec, "importer");
   auto importer = Registry::instance().make<Importer>(format, reader, NoContext{}, "FORMAT");
@@ -78,30 +77,23 @@ ImportSummary import_model(const std::string& format, const std::string& source,
   }
   fs::create_directories(stage_dir);
 
-  // The stage's description first (stage.yaml), read back as a stage's components are.
-  YAML::Node components;
+  // The importer's components are checked as YAML, then written and read back as any stage's
+  // are (stage.yaml); the sizes join them once the tokenizer has built its vocabulary.
   try {
-    components = YAML::Load(imported.components_yaml);
+    YAML::Load(imported.components_yaml);
   } catch (const YAML::Exception& e) {
     throw Error(place, "the importer's components are not YAML: " + std::string(e.what()));
   }
-  std::string tokenizer_yaml = YAML::Dump(components["tokenizer"]);
-  ComponentSpec tokenizer_spec;
-  {
-    io::write_text_atomically((stage_dir / "stage.yaml").string(),
-                              "format: 1\n" + imported.components_yaml + "\n");
-    StageComponents parsed = read_stage_components(stage_dir.string());
-    tokenizer_spec = parsed.tokenizer;
-  }
-  auto tokenizer = build_tokenizer(tokenizer_spec, "");
+  const std::string description = "format: 1\n" + imported.components_yaml + "\n";
+  io::write_text_atomically((stage_dir / "stage.yaml").string(), description);
+  const StageComponents parsed = read_stage_components(stage_dir.string());
+  auto tokenizer = build_tokenizer(parsed.tokenizer, "");
   tokenizer->build_vocabulary();
   const std::int64_t vocab = tokenizer->vocabulary().size();
   tokenizer->vocabulary().save((stage_dir / "vocab.txt").string());
   io::write_text_atomically((stage_dir / "stage.yaml").string(),
-                            "format: 1\n" + imported.components_yaml +
-                                "\nvocab_size: " + std::to_string(vocab) +
+                            description + "vocab_size: " + std::to_string(vocab) +
                                 "\nnum_outputs: " + std::to_string(vocab) + "\n");
-  StageComponents parsed = read_stage_components(stage_dir.string());
   auto model = assemble_model(parsed, vocab, vocab);
   fill(*model, imported, place);
 

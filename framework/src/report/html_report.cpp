@@ -255,8 +255,8 @@ int stage_section(std::ostringstream& out, const StageRecord& stage,
 
 }  // namespace
 
-std::string render_report(const RunRecord& run, const std::map<std::string, EmbeddingMap>& maps,
-                          const std::map<std::string, std::string>& no_map_reasons) {
+ReportPage render_report(const RunRecord& run, const std::map<std::string, EmbeddingMap>& maps,
+                         const std::map<std::string, std::string>& no_map_reasons) {
   std::ostringstream body;
   int charts = 0;
   for (const auto& stage : run.stages) charts += stage_section(body, stage, maps, no_map_reasons);
@@ -282,7 +282,7 @@ std::string render_report(const RunRecord& run, const std::map<std::string, Embe
        << body.str() << "<section id=\"recipe\"><h2>resolved recipe</h2><pre>"
        << escape_xml(run.recipe_text) << "</pre></section>\n"
        << kSelfCheck << "</body></html>\n";
-  return page.str();
+  return {page.str(), charts};
 }
 
 int write_report(const std::string& run_dir, const std::string& out) {
@@ -297,15 +297,10 @@ int write_report(const std::string& run_dir, const std::string& out) {
       reasons.emplace(stage.name, why);
     }
   }
-  std::string page = render_report(run, maps, reasons);
-  io::write_text_atomically(out, page);
+  ReportPage page = render_report(run, maps, reasons);
+  io::write_text_atomically(out, page.html);
   write_tensorboard(run, (std::filesystem::path(run.dir) / "tensorboard").string());
-  int charts = 0;
-  for (std::size_t at = page.find("<figure class=\"chart\""); at != std::string::npos;
-       at = page.find("<figure class=\"chart\"", at + 1)) {
-    ++charts;
-  }
-  return charts;
+  return page.charts;
 }
 
 }  // namespace lmforge::report

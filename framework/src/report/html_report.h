@@ -10,10 +10,15 @@
 
 namespace lmforge::report {
 
+struct ReportPage {
+  std::string html;
+  int charts = 0;  ///< figures drawn (each with at least one mark)
+};
+
 /// The page for `run`, with the embedding maps of the stages that have one (by stage name) and,
 /// for the stages that do not, why (shown in place of the map).
-std::string render_report(const RunRecord& run, const std::map<std::string, EmbeddingMap>& maps,
-                          const std::map<std::string, std::string>& no_map_reasons);
+ReportPage render_report(const RunRecord& run, const std::map<std::string, EmbeddingMap>& maps,
+                         const std::map<std::string, std::string>& no_map_reasons);
 
 /// Reads the run in `run_dir`, computes its embedding maps and writes the page to `out`
 /// atomically, and the metrics as TensorBoard event files to `run_dir`/tensorboard/<stage>/.

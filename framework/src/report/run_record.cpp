@@ -6,19 +6,12 @@
 #include <fstream>
 #include <sstream>
 
+#include "io/atomic_file.h"
 #include "lmforge/error.h"
 
 namespace lmforge::report {
 namespace fs = std::filesystem;
 namespace {
-
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw DataError(path.string(), "cannot be read");
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 std::vector<std::string> split_tabs(const std::string& line) {
   std::vector<std::string> fields;
@@ -147,7 +140,7 @@ RunRecord read_run(const std::string& dir) {
   }
   RunRecord run;
   run.dir = root.string();
-  run.recipe_text = read_text(root / "recipe.yaml");
+  run.recipe_text = io::read_text((root / "recipe.yaml").string());
   try {
     run.name = YAML::Load(run.recipe_text)["name"].as<std::string>("");
   } catch (const YAML::Exception&) {
@@ -164,7 +157,7 @@ RunRecord read_run(const std::string& dir) {
     stage.dir = stage_dir.string();
     stage.finished = fs::exists(stage_dir / "done");
     if (fs::exists(stage_dir / "stage.yaml"))
-      stage.description = read_text(stage_dir / "stage.yaml");
+      stage.description = io::read_text((stage_dir / "stage.yaml").string());
     stage.rows = read_metrics(stage_dir / "metrics.jsonl");
     for (const char* split : {"test", "valid"}) {
       fs::path path = stage_dir / (std::string("confusion.") + split + ".tsv");

@@ -6,6 +6,9 @@
 #include <limits>
 #include <sstream>
 
+#include "lmforge/text_util.h"
+#include "text/utf8.h"
+
 namespace lmforge::report {
 namespace {
 
@@ -41,17 +44,10 @@ Axis nice_axis(double lo, double hi) {
   return axis;
 }
 
-std::size_t code_points(const std::string& text) {
-  std::size_t n = 0;
-  for (unsigned char c : text) n += (c & 0xC0) != 0x80;
-  return n;
-}
+std::size_t code_points(const std::string& text) { return text::decode_utf8(text).size(); }
 
-std::string fixed(double value) {
-  char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "%.1f", value);
-  return buffer;
-}
+// SVG coordinates to a tenth of a pixel.
+std::string fixed(double value) { return text_util::fixed(value, 1); }
 
 std::string open_figure(const std::string& id, const std::string& title, double width,
                         double height) {

@@ -4,13 +4,13 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <set>
 #include <sstream>
 
 #include "io/atomic_file.h"
+#include "io/json_text.h"
 #include "lmforge/error.h"
 
 namespace lmforge {
@@ -44,24 +44,6 @@ bool dtype_of(const std::string& name, torch::ScalarType& type) {
   return false;
 }
 
-// A JSON string literal (names and metadata are UTF-8; control characters escaped).
-std::string quoted(const std::string& text) {
-  std::string out = "\"";
-  for (char c : text) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char buffer[8];
-      std::snprintf(buffer, sizeof buffer, "\\u%04x", c);
-      out += buffer;
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
-}
-
 }  // namespace
 
 void write_safetensors(const std::string& path, const NamedTensors& tensors,
@@ -83,8 +65,8 @@ void write_safetensors(const std::string& path, const NamedTensors& tensors,
   if (!metadata.empty()) {
     header << "\"__metadata__\":{";
     for (auto it = metadata.begin(); it != metadata.end(); ++it) {
-      header << (it == metadata.begin() ? "" : ",") << quoted(it->first) << ":"
-             << quoted(it->second);
+      header << (it == metadata.begin() ? "" : ",") << io::json_quoted(it->first) << ":"
+             << io::json_quoted(it->second);
     }
     header << "}";
     first = false;
@@ -92,7 +74,7 @@ void write_safetensors(const std::string& path, const NamedTensors& tensors,
   std::uint64_t offset = 0;
   for (const auto& [name, tensor] : sorted) {
     const std::uint64_t bytes = tensor.numel() * tensor.element_size();
-    header << (first ? "" : ",") << quoted(name) << ":{\"dtype\":\""
+    header << (first ? "" : ",") << io::json_quoted(name) << ":{\"dtype\":\""
            << dtype_name(tensor.scalar_type(), name) << "\",\"shape\":[";
     for (std::int64_t d = 0; d < tensor.dim(); ++d) header << (d ? "," : "") << tensor.size(d);
     header << "],\"data_offsets\":[" << offset << "," << offset + bytes << "]}";

@@ -8,30 +8,10 @@
 #include <filesystem>
 #include <sstream>
 
+#include "io/json_text.h"
 #include "lmforge/error.h"
 
 namespace lmforge {
-
-std::string json_escape(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out;
-}
 
 MetricsLog::MetricsLog(std::string path, std::int64_t truncate_to) : path_(std::move(path)) {
   std::error_code ec;
@@ -53,15 +33,17 @@ void MetricsLog::write(const std::map<std::string, LogValue>& record) {
   line << "{";
   bool first = true;
   for (const auto& [key, value] : record) {
-    line << (first ? "" : ", ") << "\"" << json_escape(key) << "\": ";
+    line << (first ? "" : ", ") << "\"" << io::json_escape(key) << "\": ";
     first = false;
     if (auto d = std::get_if<double>(&value)) {
-      if (std::isfinite(*d)) line << *d;
-      else line << "null";
+      if (std::isfinite(*d))
+        line << *d;
+      else
+        line << "null";
     } else if (auto i = std::get_if<std::int64_t>(&value)) {
       line << *i;
     } else {
-      line << "\"" << json_escape(std::get<std::string>(value)) << "\"";
+      line << "\"" << io::json_escape(std::get<std::string>(value)) << "\"";
     }
   }
   line << "}\n";

@@ -27,6 +27,4 @@ class MetricsLog {
   std::FILE* file_ = nullptr;
 };
 
-std::string json_escape(const std::string& text);
-
 }  // namespace lmforge
