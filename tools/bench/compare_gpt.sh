@@ -5,7 +5,7 @@
 # to itself) every round, and with default settings in the first round only (a quarter of the
 # steps: busy-waiting OpenMP makes it many times slower on a shared machine), for reference.
 #
-#   tools/bench/compare_gpt.sh [DATA_DIR] [ROUNDS] [STEPS]
+#   [WAIT=active] [PY_THREADS=N] [PYTHON=...] tools/bench/compare_gpt.sh [DATA_DIR] [ROUNDS] [STEPS]
 set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
 data=${1:-$here/../shared/data}
@@ -16,10 +16,12 @@ train=$data/tinyshakespeare/input.txt
 [[ -f $train ]] || { echo "skip: $train not found (set DATA_DIR)"; exit 0; }
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-tuned_env=(GLIBC_TUNABLES=glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=17179869184 OMP_WAIT_POLICY=passive)
+# WAIT=active runs both sides with busy-waiting OpenMP (faster on an idle, dedicated machine).
+wait_policy=${WAIT:-passive}
+tuned_env=(GLIBC_TUNABLES=glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=17179869184 OMP_WAIT_POLICY=$wait_policy)
 
 lm() {
-  "$lmforge" run "$here/recipes/bench/gpt_char_bench.yaml" --data-dir "$data" --out "$out" \
+  OMP_WAIT_POLICY=$wait_policy "$lmforge" run "$here/recipes/bench/gpt_char_bench.yaml" --data-dir "$data" --out "$out" \
     "stages.lm.train.max_steps=$steps" >/dev/null
   grep '"train_end"' "$out/bench_gpt_char/lm/metrics.jsonl" | tail -1
 }
