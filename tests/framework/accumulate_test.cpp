@@ -10,6 +10,7 @@
 #include "heads/classifier/classifier_head.h"
 #include "lmforge/task.h"
 #include "recipe/recipe.h"
+#include "recipe/stage_training.h"
 #include "support/small_lstm.h"
 #include "support/temp_dir.h"
 #include "train/trainer.h"
@@ -70,8 +71,8 @@ Trained train(std::int64_t rows, std::int64_t accumulate, const TempDir& dir) {
   std::string stage_dir =
       (dir.path / ("rows" + std::to_string(rows) + "_k" + std::to_string(accumulate))).string();
   std::filesystem::create_directories(stage_dir);
-  lmforge::TrainerSetup setup{"accumulate", stage_dir, "test", &spec, "lstm", "classifier"};
-  lmforge::Trainer(setup, model, task).fit();
+  lmforge::TrainerSetup setup{"accumulate", stage_dir, "test", {}, "lstm", "classifier"};
+  lmforge::train_stage(setup, spec, model, task);
 
   Trained out;
   for (const auto& p : model.parameters()) out.parameters.push_back(p.detach().clone());

@@ -99,3 +99,42 @@ TEST_CASE("no file under framework/ names a concrete task, backbone or head", "[
   std::cout << "core_names: " << files.size() << " framework files, " << names.size()
             << " plugin component names, " << offences.size() << " offences\n";
 }
+
+namespace {
+
+// The framework headers and sources a file includes, directly or through other framework
+// files (quoted includes resolved against framework/src and framework/include).
+void collect_includes(const fs::path& file, std::set<std::string>& seen) {
+  static const std::regex quoted(R"re(#include\s+"([^"]+)")re");
+  const std::string code = code_of(file);
+  for (std::sregex_iterator it(code.begin(), code.end(), quoted), end; it != end; ++it) {
+    const std::string name = (*it)[1];
+    for (const char* root : {"framework/src", "framework/include"}) {
+      const fs::path candidate = fs::path(LMFORGE_SOURCE_DIR) / root / name;
+      if (!fs::exists(candidate)) continue;
+      if (seen.insert(name).second) collect_includes(candidate, seen);
+      break;
+    }
+  }
+}
+
+}  // namespace
+
+TEST_CASE("the trainer includes nothing from recipe/, directly or through its includes", "[core]") {
+  // The loop takes a built model, task, optimizer and schedule; recipes build them
+  // (recipe/stage_training.h), so the trainer can be driven from code without a recipe.
+  std::set<std::string> seen;
+  for (const char* file : {"trainer.h", "trainer.cpp", "trainer_state.h", "trainer_state.cpp",
+                           "trainer_options.h", "parameter_groups.h", "parameter_groups.cpp"}) {
+    collect_includes(fs::path(LMFORGE_SOURCE_DIR) / "framework/src/train" / file, seen);
+  }
+  std::vector<std::string> from_recipe;
+  for (const auto& name : seen) {
+    if (name.rfind("recipe/", 0) == 0) from_recipe.push_back(name);
+  }
+  for (const auto& name : from_recipe) UNSCOPED_INFO("the trainer reaches " << name);
+  CHECK(from_recipe.empty());
+  CHECK(seen.count("train/trainer_state.h") == 1);  // the walk does follow includes
+  std::cout << "core_names: the trainer reaches " << seen.size() << " framework headers, "
+            << from_recipe.size() << " of them under recipe/\n";
+}

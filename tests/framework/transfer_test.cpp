@@ -27,6 +27,7 @@
 #include "lmforge/vocabulary.h"
 #include "recipe/recipe.h"
 #include "recipe/run_recipe.h"
+#include "recipe/stage_training.h"
 #include "support/build_plugins.h"
 #include "support/temp_dir.h"
 #include "train/checkpoint.h"
@@ -629,11 +630,9 @@ TEST_CASE("transfer: discriminative rates give group g the rate lr x factor^-(di
   }
   constexpr std::int64_t kSteps = 3;
   SumOfParametersTask task(kSteps);
-  lmforge::TrainerSetup setup{
-      "s",  dir.str("runs/rates/s"), stage.place, &stage.train, "lstm", "classifier", torch::kCPU,
-      false};
+  lmforge::TrainerSetup setup{"s", dir.str("runs/rates/s"), stage.place, {}, "lstm", "classifier"};
   fs::create_directories(setup.stage_dir);
-  lmforge::Trainer(setup, model, task).fit();
+  lmforge::train_stage(setup, stage.train, model, task);
 
   for (std::size_t g = 0; g < groups.size(); ++g) {
     INFO("group " << g);

@@ -15,8 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "adapters/adapter_spec.h"
 #include "lmforge/backbone.h"
-#include "recipe/recipe.h"
 
 namespace lmforge {
 

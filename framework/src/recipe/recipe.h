@@ -5,8 +5,10 @@
 #include <string>
 #include <vector>
 
+#include "adapters/adapter_spec.h"
 #include "config/config_node.h"
 #include "lmforge/options.h"
+#include "train/trainer_options.h"
 
 namespace lmforge {
 
@@ -29,19 +31,6 @@ struct InitSpec {
   bool extends_vocabulary() const { return vocabulary == "extend"; }
 };
 
-/// `adapters: {type: lora, rank: 8, alpha: 16, targets: [qkv, proj, ff_in, ff_out]}`: low-rank
-/// updates on the named weight matrices of the backbone taken by `init`, which stays frozen
-/// (adapters/lora.h).
-struct AdapterSpec {
-  std::string type;  ///< empty: no adapters
-  std::int64_t rank = 8;
-  double alpha = 16.0;
-  double dropout = 0.0;
-  std::vector<std::string> targets;
-  void visit(OptionVisitor& v);
-  bool given() const { return !type.empty(); }
-};
-
 struct GenerateSpec {
   std::vector<std::string> prompts;
   std::int64_t max_tokens = 40;
@@ -52,25 +41,14 @@ struct GenerateSpec {
   void visit(OptionVisitor& v);
 };
 
-struct TrainSpec {
-  std::int64_t epochs = 1;
-  std::int64_t max_steps = 0;
+/// A stage's `train:` section: the loop's settings (train/trainer_options.h) and what the stage
+/// runner builds before the loop starts.
+struct TrainSpec : TrainerOptions {
   std::int64_t batch_size = 32;
   ComponentSpec optimizer{"adamw", nullptr};
   ComponentSpec schedule{"constant", nullptr};
-  double clip_grad_norm = 0.0;
-  std::int64_t accumulate = 1;  ///< batches whose gradients add up to one optimizer step
-  std::int64_t eval_every = 0;
-  std::int64_t checkpoint_every = 0;
-  std::int64_t log_every = 50;
-  std::int64_t keep_checkpoints = 2;
-  std::vector<std::string> freeze;
-  std::string unfreeze = "none";
   double discriminative_lr = 1.0;
-  std::int64_t patience = 0;
-  std::string precision = "fp32";
   std::vector<std::string> metrics;
-  std::string nonfinite_loss = "stop";  ///< stop | skip a batch whose loss is NaN or infinite
   void visit(OptionVisitor& v);
 };
 

@@ -8,9 +8,9 @@
 #include <string>
 
 #include "lmforge/model.h"
+#include "lmforge/options.h"
 #include "lmforge/task.h"
 #include "lmforge/tokenizer.h"
-#include "recipe/recipe.h"
 
 namespace lmforge {
 

@@ -1,11 +1,17 @@
 #pragma once
-// The training loop shared by every task: optimizer and schedule, freezing and discriminative
-// rates, clipping, periodic evaluation, metrics log, progress, checkpoints and exact resume.
+// The training loop shared by every task: learning-rate schedule, freezing, gradient
+// accumulation, clipping, mixed precision, periodic evaluation, early stopping, metrics log,
+// progress, checkpoints and exact resume. It takes the model, task, optimizer and schedule
+// already built (recipe/stage_training.h builds them from a recipe's `train:` section) and
+// knows nothing of recipes.
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "lmforge/model.h"
 #include "lmforge/task.h"
-#include "recipe/recipe.h"
+#include "train/parameter_groups.h"
+#include "train/trainer_options.h"
 
 namespace lmforge {
 
@@ -14,8 +20,8 @@ class LoraAdapters;
 struct TrainerSetup {
   std::string stage_name;
   std::string stage_dir;
-  std::string place;  ///< recipe place of the stage
-  const TrainSpec* train = nullptr;
+  std::string place;  ///< recipe place of the stage, for messages
+  TrainerOptions options;
   std::string backbone_type;
   std::string head_type;
   torch::Device device = torch::kCPU;
@@ -24,36 +30,29 @@ struct TrainerSetup {
   /// and checkpoints hold the adapters instead of the backbone, which is `adapter_base`'s.
   LoraAdapters* adapters = nullptr;
   std::string adapter_base;
-  /// Tensors kept fixed whatever train.freeze says (init.freeze: the pre-trained embedding).
+  /// Tensors kept fixed whatever options.freeze says (init.freeze: the pre-trained embedding).
   std::vector<torch::Tensor> frozen;
 };
 
 class Trainer {
  public:
-  Trainer(TrainerSetup setup, Model& model, Task& task);
+  /// `optimizer` holds the parameter groups of training_parameter_groups() (their learning
+  /// rates are the schedule's base rates); `schedule` spans total_updates() steps.
+  Trainer(TrainerSetup setup, Model& model, Task& task,
+          std::shared_ptr<torch::optim::Optimizer> optimizer, std::shared_ptr<Schedule> schedule);
+  ~Trainer();
   /// Trains (or resumes) to the end; returns the final metrics ("valid.ppl", "test.accuracy"...).
   /// Throws Error with ExitCode::kInterrupted after checkpointing when interrupted.
   Metrics fit();
 
  private:
-  struct Groups;
-  void apply_freezing(std::int64_t epoch);
+  class Loop;  // one fit(): its state and steps (trainer.cpp)
 
   TrainerSetup setup_;
   Model& model_;
   Task& task_;
+  std::shared_ptr<torch::optim::Optimizer> optimizer_;
+  std::shared_ptr<Schedule> schedule_;
 };
-
-/// Parameter groups: backbone layer groups bottom to top, then the head.
-std::vector<std::vector<torch::Tensor>> parameter_groups(Model& model);
-
-/// Whether each group (as in parameter_groups) is trainable at `epoch` under `train`'s
-/// freeze/unfreeze settings. Throws ConfigError at `place` for a freeze entry naming no group.
-std::vector<bool> trainable_groups(const TrainSpec& train, std::size_t backbone_groups,
-                                   std::int64_t epoch, const std::string& place);
-
-/// Learning-rate multipliers per group (discriminative fine-tuning): the head gets 1, the top
-/// backbone group 1/factor, the next 1/factor^2...
-std::vector<double> discriminative_scales(double factor, std::size_t backbone_groups);
 
 }  // namespace lmforge

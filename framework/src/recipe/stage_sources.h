@@ -1,0 +1,33 @@
+#pragma once
+// Where a stage takes what it does not build itself: its `init.from` source (an earlier stage of
+// the recipe or a directory), its `init.vectors`, the components it omits (taken from the init
+// source), and the metrics its `train:` lists. Shared by validation and the stage runner.
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "lmforge/task.h"
+#include "recipe/recipe.h"
+#include "train/stage_artifacts.h"
+
+namespace lmforge {
+
+/// Where `init.from` points: an earlier stage's directory in the run, or a directory as written
+/// (relative to the working directory). Throws ConfigError naming the absolute path tried.
+std::string init_source_dir(const RecipeSpec& recipe, std::size_t stage_index);
+
+/// Cross-checks of `init:` and `adapters:` (parts named, parts without a source, extend
+/// without the tokenizer...). Throws ConfigError at the stage.
+void check_init_parts(const StageSpec& stage);
+
+/// Where `init.vectors` points: an earlier stage of this recipe (by name), else the path as
+/// written. Throws ConfigError when neither exists.
+std::string init_vectors_path(const RecipeSpec& recipe, std::size_t stage_index);
+
+/// The stage's components, with those it omits taken from its init source.
+StageComponents effective_components(const RecipeSpec& recipe, std::size_t index);
+
+/// The stage's `train.metrics`, built from the registry.
+std::vector<NamedMetric> recipe_metrics(const StageSpec& stage);
+
+}  // namespace lmforge
