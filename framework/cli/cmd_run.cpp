@@ -36,6 +36,7 @@ RecipeSpec load(const std::string& command, const Parsed& parsed) {
   RecipeContext context;
   context.data_dir = parsed.values["data-dir"].as<std::string>();
   context.out_dir = parsed.values["out"].as<std::string>();
+  context.defer_option_errors = true;  // reported with validation's findings, all at once
   for (std::size_t i = 1; i < parsed.positional.size(); ++i) {
     const std::string& item = parsed.positional[i];
     if (item.find('=') == std::string::npos) {
@@ -65,6 +66,11 @@ int run_command(const Args& args) {
     return 0;
   }
   RecipeSpec recipe = load("run", parsed);
+  if (recipe.option_errors) {
+    // Before any worker starts: every mistake at once, as `lmforge validate` reports them.
+    PluginLoader::instance().load_paths(recipe.plugins, recipe.file + " plugins");
+    validate_recipe(recipe);
+  }
   // The launcher checks the recipe once (one error, not one per rank), then starts the workers.
   if (auto code = launch_workers_if_requested(parsed, args)) return *code;
   {

@@ -152,9 +152,16 @@ TEST_CASE("options: every field type reads from YAML, absent keys keep defaults"
   CHECK(d.optimizer.type == "adamw");
   CHECK_FALSE(d.optimizer.node);
 
-  // A single value where a list is expected is a one-element list.
+  // A single value where a list is expected is refused, located, with the fix: read as a
+  // one-element list, `parts: backbone,head` would be one odd part without a word.
   YamlFile single("model: {parts: backbone, sizes: 9}\n");
-  auto s = read<SampleOptions>(single);
+  std::string what = error_of(single);
+  INFO(what);
+  CHECK_THAT(what, Catch::Contains(single.at(1, 16) + ": option 'parts' expects a list, got "
+                                                      "'backbone'; write [backbone]"));
+  CHECK_THAT(what, Catch::Contains(single.at(1, 33) + ": option 'sizes' expects a list, got '9'"));
+  YamlFile one("model: {parts: [backbone], sizes: [9]}\n");
+  auto s = read<SampleOptions>(one);
   CHECK(s.parts == std::vector<std::string>{"backbone"});
   CHECK(s.sizes == std::vector<std::int64_t>{9});
 }

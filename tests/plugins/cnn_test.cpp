@@ -184,5 +184,6 @@ TEST_CASE("cnn: bad options are refused", "[cnn]") {
   options.filter_widths = {};
   CHECK_THROWS_WITH(CnnBackbone(options, vocab(10)), Catch::Contains("at least one filter width"));
   options.filter_widths = {3, 0};
-  CHECK_THROWS_WITH(CnnBackbone(options, vocab(10)), Catch::Contains("positive, got 0"));
+  CHECK_THROWS_WITH(CnnBackbone(options, vocab(10)),
+                    Catch::Contains("cnn: filter_widths must be greater than 0, got 0"));
 }

@@ -124,7 +124,7 @@ std::string greedy_sample(const std::string& stage_dir, const std::string& log_p
 
 }  // namespace
 
-TEST_CASE("cli: a misspelt recipe option is one line naming file:line:col, exit 2", "[cli][e2e]") {
+TEST_CASE("cli: a misspelt recipe option is a line naming file:line:col, exit 2", "[cli][e2e]") {
   TempDir dir;
   std::string recipe = dir.file("typo.yaml",
                                 "name: typo\n"
@@ -140,11 +140,14 @@ TEST_CASE("cli: a misspelt recipe option is one line naming file:line:col, exit 
     auto r = run_cli({command, recipe, "--out", dir.str("out")}, dir.str(command));
     INFO(command << " stderr: " << r.err);
     CHECK(r.code == 2);
+    // The typo and the missing file (found by validation) in one run, in recipe order.
     auto lines = lines_of(r.err);
-    REQUIRE(lines.size() == 1);
-    CHECK_THAT(lines[0], Catch::Contains(recipe + ":9:7"));
-    CHECK_THAT(lines[0], Catch::Contains("bacth_size"));
-    CHECK_THAT(lines[0], Catch::Contains("did you mean 'batch_size'?"));
+    REQUIRE(lines.size() == 3);
+    CHECK_THAT(lines[0], Catch::Contains(recipe + ":4:") && Catch::Contains("/nonexistent.txt"));
+    CHECK_THAT(lines[1], Catch::Contains(recipe + ":9:7"));
+    CHECK_THAT(lines[1], Catch::Contains("bacth_size"));
+    CHECK_THAT(lines[1], Catch::Contains("did you mean 'batch_size'?"));
+    CHECK(lines[2] == "lmforge: 2 errors");
     CHECK_FALSE(fs::exists(dir.path / "out" / "typo"));  // nothing was started
   }
 
@@ -165,8 +168,8 @@ TEST_CASE("cli: a misspelt recipe option is one line naming file:line:col, exit 
   // on line 5), then a count.
   auto plugin_lines = lines_of(r.err);
   REQUIRE(plugin_lines.size() == 3);
-  CHECK_THAT(plugin_lines[0], Catch::Contains(plugin_typo + ":4:") &&
-                                  Catch::Contains("/nonexistent.txt"));
+  CHECK_THAT(plugin_lines[0],
+             Catch::Contains(plugin_typo + ":4:") && Catch::Contains("/nonexistent.txt"));
   CHECK_THAT(plugin_lines[1], Catch::Contains(plugin_typo + ":5:28") &&
                                   Catch::Contains("did you mean 'hidden_size'?"));
   CHECK(plugin_lines[2] == "lmforge: 2 errors");
@@ -235,6 +238,42 @@ TEST_CASE("cli: a recipe with three independent mistakes prints three located er
                         Catch::Contains("did you mean 'stages'?"));
 }
 
+TEST_CASE(
+    "cli: mistakes in the recipe's own keys and in what only validation finds come in one run",
+    "[cli][e2e]") {
+  // epochs: 0 is a `train:` value, the scalar `freeze: abc` a list given as a scalar; the missing
+  // file, the filter width 0 and the layer group backbone.7 are found by validation, which
+  // builds the components. All five in one run, for validate and run alike.
+  TempDir dir;
+  std::string recipe = dir.file("mixed.yaml",
+                                "name: mixed\n"
+                                "stages:\n"
+                                "  - name: s\n"
+                                "    task: {type: classification, train: missing.tsv}\n"
+                                "    backbone: {type: cnn, filter_widths: [3, 0]}\n"
+                                "    head: classifier\n"
+                                "    train: {epochs: 0, freeze: abc}\n"
+                                "  - name: t\n"
+                                "    task: {type: classification, train: missing.tsv}\n"
+                                "    backbone: {type: cnn}\n"
+                                "    head: classifier\n"
+                                "    train: {freeze: [backbone.7]}\n");
+  for (const char* command : {"validate", "run"}) {
+    auto r = run_cli({command, recipe, "--out", dir.str("out")}, dir.str(command));
+    INFO(command << " stderr: " << r.err);
+    CHECK(r.code == 2);
+    CHECK_THAT(r.err, Catch::Contains(recipe + ":4:") && Catch::Contains("missing.tsv"));
+    CHECK_THAT(r.err, Catch::Contains(recipe + ":5:") && Catch::Contains("filter_widths[1]") &&
+                          Catch::Contains("greater than 0"));
+    CHECK_THAT(r.err, Catch::Contains(recipe + ":7:") && Catch::Contains("epochs"));
+    CHECK_THAT(r.err, Catch::Contains(recipe + ":7:") &&
+                          Catch::Contains("'freeze' expects a list, got 'abc'; write [abc]"));
+    CHECK_THAT(r.err, Catch::Contains("backbone.7' names no layer group"));
+    CHECK_THAT(r.err, Catch::Contains("lmforge: 6 errors"));
+    CHECK_FALSE(fs::exists(dir.path / "out" / "mixed"));
+  }
+}
+
 TEST_CASE("cli: plugins lists the lstm backbone and the lm head from their own files",
           "[cli][e2e]") {
   TempDir dir;
@@ -289,8 +328,8 @@ TEST_CASE("cli: plugins lists the lstm backbone and the lm head from their own f
                           dir.str("describe_schedule"));
   CHECK(schedule.code == 0);
   CHECK_THAT(schedule.out, Catch::Contains("schedule 'cosine'"));
-  auto wrong_kind = run_cli({"plugins", "--describe", "cosine", "--kind", "backbone"},
-                            dir.str("describe_kind"));
+  auto wrong_kind =
+      run_cli({"plugins", "--describe", "cosine", "--kind", "backbone"}, dir.str("describe_kind"));
   CHECK(wrong_kind.code == 2);
   CHECK_THAT(wrong_kind.err, Catch::Contains("'cosine' is a schedule, not a backbone") &&
                                  Catch::Contains("--kind schedule"));

@@ -242,13 +242,14 @@ class ReadingVisitor : public OptionVisitor {
     numbers_.clear();
     if (present) {
       present = errors_.attempt([&] {
-        if (n.IsScalar()) {
-          // A single value where a list is expected is a one-element list.
-          YAML::Node wrapped(YAML::NodeType::Sequence);
-          wrapped.push_back(n);
-          read(wrapped, child.place());
-        } else if (n.IsSequence()) {
+        if (n.IsSequence()) {
           read(n, child.place());
+        } else if (n.IsScalar()) {
+          // Not taken as a one-element list: `freeze: backbone,head` or `widths: 3 4 5` would
+          // then be read as one odd element without a word.
+          throw ConfigError(child.place(), "option '" + std::string(name) +
+                                               "' expects a list, got '" + n.Scalar() +
+                                               "'; write [" + n.Scalar() + "] for a list of one");
         } else {
           throw type_error(child.place(), name, "a list", n);
         }

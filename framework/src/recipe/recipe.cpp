@@ -325,8 +325,16 @@ RecipeSpec load_recipe(const std::string& path, const RecipeContext& context) {
     }
     recipe.stages.push_back(std::move(stage));
   }
-  errors.throw_if_any();
   recipe.resolved = root;
+  if (!context.defer_option_errors) {
+    errors.throw_if_any();
+  } else if (!errors.empty()) {
+    try {
+      errors.throw_if_any();
+    } catch (const Error&) {
+      recipe.option_errors = std::current_exception();
+    }
+  }
   return recipe;
 }
 

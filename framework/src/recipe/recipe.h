@@ -2,6 +2,7 @@
 // A recipe: stages that run in order, each naming a task, a tokenizer, a backbone and a head, with
 // training settings. Loaded from YAML with ${data}/${env:NAME}/${run} interpolation and
 // command-line overrides merged in before validation.
+#include <exception>
 #include <string>
 #include <vector>
 
@@ -86,6 +87,9 @@ struct RecipeSpec {
   std::vector<StageSpec> stages;
   std::string run_dir;
   YAML::Node resolved;  ///< after interpolation and overrides; saved with the run
+  /// With RecipeContext::defer_option_errors: what load_recipe would have thrown (a ConfigError
+  /// or an ErrorList), rethrown by validate_recipe among its own findings; null when none.
+  std::exception_ptr option_errors;
   void visit(OptionVisitor& v);
 };
 
@@ -93,6 +97,10 @@ struct RecipeContext {
   std::string data_dir;                ///< --data-dir, else $LMFORGE_DATA, else ./data
   std::string out_dir = "runs";        ///< runs/<recipe name>/...
   std::vector<std::string> overrides;  ///< "stages.pretrain.train.epochs=3"
+  /// Keep the option errors of the recipe's own keys (a bad value, an unknown key) in
+  /// RecipeSpec::option_errors instead of throwing them, so validate_recipe reports them together
+  /// with what only validation finds (a missing file, a component's own check).
+  bool defer_option_errors = false;
 };
 
 /// Resolves --data-dir / $LMFORGE_DATA / ./data.
@@ -101,8 +109,9 @@ std::string resolve_data_dir(const std::string& from_command_line);
 /// Loads, interpolates, applies overrides and parses. Throws ConfigError with file:line:col.
 RecipeSpec load_recipe(const std::string& path, const RecipeContext& context);
 
-/// Checks names against the registry, parses every component's options, checks data files and
-/// stage references — everything short of training. Throws on the first problem.
+/// Checks names against the registry, parses every component's options, builds each component
+/// once, checks data files and stage references — everything short of training. Throws every
+/// problem found (and the recipe's deferred option errors) at once.
 void validate_recipe(const RecipeSpec& recipe);
 
 /// Index of the stage named `name`, or -1.

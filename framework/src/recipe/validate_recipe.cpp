@@ -18,6 +18,7 @@
 #include "lmforge/vocabulary.h"
 #include "recipe/recipe.h"
 #include "recipe/stage_sources.h"
+#include "train/parameter_groups.h"
 
 namespace lmforge {
 namespace fs = std::filesystem;
@@ -70,6 +71,11 @@ void build_components(const StageComponents& c, const StageSpec& stage, std::uin
                                       component_place(c.backbone));
   });
   if (!backbone) return;
+  // train.freeze may name layer groups (backbone.N) this backbone must have; a wrong one would
+  // otherwise surface only when training starts.
+  errors.attempt([&] {
+    trainable_groups(train, backbone->layer_groups().size(), 0, stage.place + " train.freeze");
+  });
   // Target patterns and rank are checked against the backbone's real parameter names and shapes
   // (only an embedding's row count is the placeholder's).
   if (stage.adapters.given()) {
@@ -83,12 +89,8 @@ void build_components(const StageComponents& c, const StageSpec& stage, std::uin
   });
 }
 
-}  // namespace
-
-void validate_recipe(const RecipeSpec& recipe) {
+void validate_stages(const RecipeSpec& recipe, ErrorCollector& errors) {
   Registry& registry = Registry::instance();
-  // Every mistake is reported at once, each at its place (config/error_list.h).
-  ErrorCollector errors;
   for (std::size_t i = 0; i < recipe.stages.size(); ++i) {
     const StageSpec& stage = recipe.stages[i];
     errors.attempt([&] { check_init_parts(stage); });
@@ -136,6 +138,23 @@ void validate_recipe(const RecipeSpec& recipe) {
         });
       }
     }
+  }
+}
+
+}  // namespace
+
+void validate_recipe(const RecipeSpec& recipe) {
+  // Every mistake is reported at once, each at its place (config/error_list.h).
+  ErrorCollector errors;
+  if (recipe.option_errors) {
+    errors.attempt([&] { std::rethrow_exception(recipe.option_errors); });
+  }
+  try {
+    validate_stages(recipe, errors);
+  } catch (const std::exception&) {
+    // A stage whose options did not parse can fail validation in ways no check foresaw (a
+    // component left half-read); its option errors already say what to fix.
+    if (!recipe.option_errors) throw;
   }
   errors.throw_if_any();
 }

@@ -11,23 +11,19 @@ namespace lmforge {
 void CnnOptions::visit(OptionVisitor& v) {
   v.field("embedding_dim", embedding_dim, "width of the word embedding").positive();
   v.field("filter_widths", filter_widths,
-          "filter widths in words, one bank of feature_maps filters per width");
+          "filter widths in words, one bank of feature_maps filters per width")
+      .positive();
   v.field("feature_maps", feature_maps, "filters per width").positive();
   v.field("dropout", dropout, "dropout on the pooled features").range(0.0, 1.0);
 }
 
 CnnBackbone::CnnBackbone(const Options& options, const BackboneContext& context)
     : options_(options) {
+  check_options(options, "cnn");  // the declared ranges, for options built in C++
   if (context.vocab_size <= 0)
     throw ConfigError("", "the cnn backbone needs a non-empty vocabulary");
   if (options.filter_widths.empty()) {
     throw ConfigError("filter_widths", "give at least one filter width, e.g. [3, 4, 5]");
-  }
-  for (std::int64_t width : options.filter_widths) {
-    if (width <= 0) {
-      throw ConfigError("filter_widths",
-                        "every filter width must be positive, got " + std::to_string(width));
-    }
   }
   embedding_ = register_module("embedding", torch::nn::Embedding(torch::nn::EmbeddingOptions(
                                                 context.vocab_size, options.embedding_dim)));
