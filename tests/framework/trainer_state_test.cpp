@@ -10,14 +10,19 @@
 
 namespace {
 
-lmforge::TrainerState round_trip(const lmforge::TrainerState& state) {
-  torch::serialize::OutputArchive out;
-  state.save(out);
+/// Loads what `out` holds, as a checkpoint file would be read back.
+void reopen(torch::serialize::OutputArchive& out, torch::serialize::InputArchive& in) {
   std::ostringstream bytes;
   out.save_to(bytes);
   std::istringstream in_bytes(bytes.str());
-  torch::serialize::InputArchive in;
   in.load_from(in_bytes);
+}
+
+lmforge::TrainerState round_trip(const lmforge::TrainerState& state) {
+  torch::serialize::OutputArchive out;
+  state.save(out);
+  torch::serialize::InputArchive in;
+  reopen(out, in);
   lmforge::TrainerState loaded;
   loaded.load(in);
   return loaded;
@@ -78,11 +83,8 @@ TEST_CASE("trainer state: keys added after the first checkpoints are optional",
   for (const char* key : {"best", "train_seconds", "window_loss"}) {
     old.write(key, torch::tensor(1.5, torch::kDouble));
   }
-  std::ostringstream bytes;
-  old.save_to(bytes);
-  std::istringstream in_bytes(bytes.str());
   torch::serialize::InputArchive in;
-  in.load_from(in_bytes);
+  reopen(old, in);
   lmforge::TrainerState loaded;
   loaded.skipped_nonfinite = 99;
   loaded.load(in);
@@ -94,11 +96,8 @@ TEST_CASE("trainer state: keys added after the first checkpoints are optional",
   // A required key missing is an error, not a silent zero.
   torch::serialize::OutputArchive broken;
   broken.write("rng", torch::empty({0}, torch::kUInt8));
-  std::ostringstream broken_bytes;
-  broken.save_to(broken_bytes);
-  std::istringstream broken_in(broken_bytes.str());
   torch::serialize::InputArchive archive;
-  archive.load_from(broken_in);
+  reopen(broken, archive);
   lmforge::TrainerState none;
   CHECK_THROWS(none.load(archive));
 }
