@@ -32,6 +32,37 @@ done
 "$python" "$reference" check "$work/gpt2" "$work/export/check.safetensors" || status=1
 "$cli" generate "$work/runs/gpt2" --prompt "First Citizen:" --max-tokens 8 --temperature 0 ||
   { echo "FAIL: generate"; status=1; }
+# The recipe form: `init: {from: .../model.safetensors, format: hf-gpt2}` imports the model as a
+# stage beside the one that takes its parts. With a negligible learning rate the fine-tuned stage
+# still gives transformers' logits (so every tensor came through the recipe's init), and with a
+# real one the loss falls: the imported body fine-tunes like any lmforge body.
+recipe() {  # NAME OPTIMIZER
+  cat > "$work/$1.yaml" <<YAML
+name: $1
+stages:
+  - name: tune
+    init: {from: $work/gpt2/model.safetensors, format: hf-gpt2, parts: [tokenizer, backbone, head]}
+    task: {type: language_modeling, train: $work/gpt2/corpus.txt, valid: $work/gpt2/corpus.txt, bptt: 16}
+    train: {epochs: 1, max_steps: 12, batch_size: 4, log_every: 1, optimizer: $2}
+YAML
+}
+recipe frozen "{type: sgd, lr: 1e-12}"
+"$cli" run "$work/frozen.yaml" --out "$work/runs" > "$work/frozen.log" || { cat "$work/frozen.log"; exit 1; }
+grep -q "tune: imported .*model.safetensors (hf-gpt2)" "$work/frozen.log" || { echo "FAIL: no import line"; status=1; }
+"$cli" export "$work/runs/frozen/tune" --output "$work/export_tuned/model.safetensors" --check-tokens 20 > /dev/null
+"$python" "$reference" check "$work/gpt2" "$work/export_tuned/check.safetensors" || status=1
+recipe tuned "{type: adamw, lr: 3e-3}"
+"$cli" run "$work/tuned.yaml" --out "$work/runs" > "$work/tuned.log" || { cat "$work/tuned.log"; exit 1; }
+"$python" - "$work/runs/tuned/tune/metrics.jsonl" <<'PY' || status=1
+import json, sys
+losses = [r["loss"] for r in map(json.loads, open(sys.argv[1])) if r.get("split") == "train"]
+print(f"fine-tuning the imported GPT-2: train loss {losses[0]:.3f} -> {losses[-1]:.3f} over {len(losses)} steps")
+sys.exit(0 if losses[-1] < losses[0] - 0.2 else 1)
+PY
+# A wrong importer name is refused at validation with the known ones.
+sed 's/format: hf-gpt2/format: hf-gtp2/' "$work/frozen.yaml" > "$work/typo.yaml"
+if "$cli" validate "$work/typo.yaml" 2> "$work/typo.err"; then echo "FAIL: format hf-gtp2 accepted"; status=1; fi
+grep -q "hf-gpt2" "$work/typo.err" || { cat "$work/typo.err"; status=1; }
 # A folder that is not a GPT-2 is one line naming the missing file.
 if "$cli" import hf-gpt2 "$work" --output "$work/runs/bad" 2> "$work/err.txt"; then
   echo "FAIL: a folder without config.json was imported"; status=1

@@ -60,15 +60,28 @@ void fill(Model& model, const ImportedModel& imported, const std::string& place)
   }
 }
 
+ImportedModel read_with(const std::string& format, const std::string& source) {
+  ComponentSpec spec{format, nullptr};
+  auto reader = component_reader(spec, "importer");
+  return Registry::instance().make<Importer>(format, reader, NoContext{}, "FORMAT")->read(source);
+}
+
 }  // namespace
+
+StageComponents imported_components(const std::string& format, const std::string& source) {
+  const ImportedModel imported = read_with(format, source);
+  try {
+    return stage_components_of(YAML::Load(imported.components_yaml), source);
+  } catch (const YAML::Exception& e) {
+    throw Error(source,
+                "importer " + format + ": its components are not YAML: " + std::string(e.what()));
+  }
+}
 
 ImportSummary import_model(const std::string& format, const std::string& source,
                            const std::string& run_dir, const std::string& stage_name) {
   const std::string place = "lmforge import " + format;
-  ComponentSpec spec{format, nullptr};
-  auto reader = component_reader(spec, "importer");
-  auto importer = Registry::instance().make<Importer>(format, reader, NoContext{}, "FORMAT");
-  ImportedModel imported = importer->read(source);
+  ImportedModel imported = read_with(format, source);
 
   const fs::path stage_dir = fs::path(run_dir) / stage_name;
   if (fs::exists(stage_dir / "stage.yaml")) {

@@ -4,6 +4,9 @@
 // vocab.txt with the tokenizer's files attached, a sealed checkpoint), so generate, predict,
 // export, report and `init: {from: RUN/STAGE}` use it like a model trained here.
 #include <string>
+#include <vector>
+
+#include "train/stage_artifacts.h"
 
 namespace lmforge::interop {
 
@@ -15,5 +18,9 @@ struct ImportSummary {
 
 ImportSummary import_model(const std::string& format, const std::string& source,
                            const std::string& run_dir, const std::string& stage_name);
+
+/// The components the importer `format` makes of `source`, without writing anything (what
+/// `init: {from: SOURCE, format: FORMAT}` takes when a stage omits them; read at validation).
+StageComponents imported_components(const std::string& format, const std::string& source);
 
 }  // namespace lmforge::interop

@@ -21,8 +21,8 @@ bool InitSpec::has(const std::string& part) const {
 void InitSpec::visit(OptionVisitor& v) {
   v.field("from", from,
           "earlier stage name, or a run/stage directory to take parts from (a relative path "
-          "starts at the working directory, not the recipe's folder); needed unless vectors "
-          "is given");
+          "starts at the working directory, not the recipe's folder), or with format another "
+          "framework's model; needed unless vectors is given");
   v.field("parts", parts, "parts to take: tokenizer, backbone, head");
   v.choice("vocabulary", vocabulary, {"keep", "extend"},
            "keep the source's vocabulary, or extend it with this stage's words (ULMFiT)");
@@ -31,9 +31,12 @@ void InitSpec::visit(OptionVisitor& v) {
   v.field("vectors", vectors,
           "pre-trained word vectors for the backbone's input embedding: a file (see format), an "
           "earlier stage's name, or a run/stage directory of lmforge (its input embedding)");
-  v.choice("format", format, {"word2vec", "word2vec-binary", "glove"},
-           "format of a vectors file: word2vec text (`V D` header), word2vec binary, or GloVe "
-           "text (no header)");
+  v.field("format", format,
+          "with vectors: the file's format, word2vec (text, `V D` header; the default), "
+          "word2vec-binary or glove (text, no header). Without vectors: from is another "
+          "framework's model, read by the importer of this name (e.g. hf-gpt2: a Hugging Face "
+          "GPT-2 folder or its model.safetensors, with vocab.json and merges.txt beside it; "
+          "`lmforge plugins` lists kind importer)");
   v.field("freeze", freeze, "keep the whole input embedding fixed while training (static)");
 }
 

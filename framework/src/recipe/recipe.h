@@ -23,13 +23,17 @@ struct InitSpec {
   /// Pre-trained word vectors for the backbone's input embedding (init/vector_init.h): a file
   /// in `format`, or a run/stage directory whose input embedding is taken.
   std::string vectors;
-  std::string format = "word2vec";
+  /// With vectors: their file format (empty: word2vec). Without: the importer that reads
+  /// `from` as another framework's model (lmforge/importer.h); empty: from is lmforge's own.
+  std::string format;
   bool freeze = false;  ///< keep the whole input embedding fixed (Kim's "static")
   void visit(OptionVisitor& v);
   bool given() const { return !from.empty(); }
   bool has_vectors() const { return !vectors.empty(); }
   bool has(const std::string& part) const;
   bool extends_vocabulary() const { return vocabulary == "extend"; }
+  /// `from` is another framework's model, read by the importer `format` names.
+  bool imports() const { return given() && !has_vectors() && !format.empty(); }
 };
 
 struct GenerateSpec {

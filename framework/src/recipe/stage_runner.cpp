@@ -14,6 +14,7 @@
 #include "distributed/communicator.h"
 #include "generate/sampler.h"
 #include "init/vector_init.h"
+#include "interop/model_import.h"
 #include "io/atomic_file.h"
 #include "lmforge/error.h"
 #include "lmforge/registry.h"
@@ -171,6 +172,7 @@ TaskContext StageRunner::task_context() const {
 
 void StageRunner::prepare() {
   torch::manual_seed(static_cast<std::uint64_t>(recipe_.seed) + index_);
+  if (stage_.init.imports()) import_init_source();
   components_ = effective_components(recipe_, index_);
   source_dir_ = stage_.init.given() ? init_source_dir(recipe_, index_) : "";
   const StageComponents& c = components_;
@@ -215,6 +217,23 @@ void StageRunner::initialise() {
   }
   save_stage_description(stage_dir_.string(), components_, tokenizer_->vocabulary().size(),
                          task_->num_outputs(), recipe_.resolved["stages"][index_]["adapters"]);
+}
+
+// `init: {from: MODEL, format: IMPORTER}`: the model is imported afresh (the file may have
+// changed since the last run) as a finished stage beside this one, which then takes its parts
+// like any earlier stage's. Rank 0 writes it; the others wait for it.
+void StageRunner::import_init_source() {
+  const std::string run = imported_source_run(recipe_, index_);
+  if (!world_ || world_->rank() == 0) {
+    fs::remove_all(run);
+    const auto summary =
+        interop::import_model(stage_.init.format, stage_.init.from, run, kImportedStage);
+    std::cout << stage_.name << ": imported " << stage_.init.from << " (" << stage_.init.format
+              << ") into " << summary.stage_dir << ": " << summary.tensors << " tensors, "
+              << summary.parameters << " parameters, vocabulary " << summary.vocab_size << "\n";
+    for (const auto& note : summary.notes) std::cout << stage_.name << ": " << note << "\n";
+  }
+  if (world_) world_->barrier();
 }
 
 // The parts init.parts names, from init.from's latest checkpoint.

@@ -39,6 +39,7 @@ class StageRunner {
   void report();
 
  private:
+  void import_init_source();
   void init_from_source();
   TaskContext task_context() const;
 

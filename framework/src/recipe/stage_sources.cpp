@@ -1,9 +1,11 @@
 #include "recipe/stage_sources.h"
 
+#include <algorithm>
 #include <filesystem>
 
 #include "config/suggest.h"
 #include "config/yaml_options.h"
+#include "interop/model_import.h"
 #include "lmforge/error.h"
 #include "lmforge/metric.h"
 #include "lmforge/registry.h"
@@ -11,8 +13,24 @@
 namespace lmforge {
 namespace fs = std::filesystem;
 
+std::string imported_source_run(const RecipeSpec& recipe, std::size_t stage_index) {
+  return (fs::path(recipe.run_dir) / (recipe.stages[stage_index].name + ".import")).string();
+}
+
 std::string init_source_dir(const RecipeSpec& recipe, std::size_t stage_index) {
   const StageSpec& stage = recipe.stages[stage_index];
+  if (stage.init.imports()) {
+    // Another framework's model: the stage runner imports it as a stage of its own first.
+    std::error_code ec;
+    const fs::path source = fs::absolute(stage.init.from, ec).lexically_normal();
+    if (!fs::exists(source, ec)) {
+      throw ConfigError(stage.place + " init.from",
+                        "'" + stage.init.from + "' (format " + stage.init.format +
+                            ") does not exist: looked for " + source.string() +
+                            " (relative paths start at the working directory)");
+    }
+    return (fs::path(imported_source_run(recipe, stage_index)) / kImportedStage).string();
+  }
   int source = find_stage(recipe, stage.init.from);
   if (source >= 0) {
     if (static_cast<std::size_t>(source) >= stage_index) {
@@ -42,6 +60,22 @@ std::string init_source_dir(const RecipeSpec& recipe, std::size_t stage_index) {
 }
 
 void check_init_parts(const StageSpec& stage) {
+  const InitSpec& init = stage.init;
+  if (init.has_vectors()) {
+    static const std::vector<std::string> vector_formats{"word2vec", "word2vec-binary", "glove"};
+    if (!init.format.empty() && std::find(vector_formats.begin(), vector_formats.end(),
+                                          init.format) == vector_formats.end()) {
+      throw ConfigError(stage.place + " init.format",
+                        "'" + init.format + "' is no format of a vectors file; use " +
+                            join_names(vector_formats) + did_you_mean(init.format, vector_formats));
+    }
+  } else if (init.given() && !init.format.empty()) {
+    Registry::instance().find("importer", init.format, stage.place + " init.format");
+  } else if (!init.format.empty()) {
+    throw ConfigError(stage.place + " init.format",
+                      "init.format says how to read init.vectors or another framework's model in "
+                      "init.from: give one of them");
+  }
   for (const auto& part : stage.init.parts) {
     if (part != "tokenizer" && part != "backbone" && part != "head") {
       throw ConfigError(stage.place,
@@ -95,10 +129,15 @@ StageComponents effective_components(const RecipeSpec& recipe, std::size_t index
   if (stage.init.given()) {
     int source = find_stage(recipe, stage.init.from);
     StageComponents from;
+    std::error_code ec;
+    const std::string source_dir = init_source_dir(recipe, index);
     if (source >= 0 && static_cast<std::size_t>(source) < index) {
       from = effective_components(recipe, static_cast<std::size_t>(source));
+    } else if (stage.init.imports() && !fs::exists(fs::path(source_dir) / "stage.yaml", ec)) {
+      // Not imported yet (validation): what the importer would make of the model.
+      from = interop::imported_components(stage.init.format, stage.init.from);
     } else {
-      from = read_stage_components(init_source_dir(recipe, index));
+      from = read_stage_components(source_dir);
     }
     if (stage.init.has("tokenizer")) c.tokenizer = from.tokenizer;
     if (!c.backbone.given() && stage.init.has("backbone")) c.backbone = from.backbone;

@@ -12,9 +12,15 @@
 
 namespace lmforge {
 
-/// Where `init.from` points: an earlier stage's directory in the run, or a directory as written
-/// (relative to the working directory). Throws ConfigError naming the absolute path tried.
+/// Where `init.from` points: an earlier stage's directory in the run, a directory as written
+/// (relative to the working directory), or for another framework's model (`init.format` names
+/// its importer) the stage it is imported as. Throws ConfigError naming the absolute path tried.
 std::string init_source_dir(const RecipeSpec& recipe, std::size_t stage_index);
+
+/// The run directory (beside the stage's own) that `init: {from: MODEL, format: IMPORTER}` is
+/// imported into, as the stage kImportedStage.
+std::string imported_source_run(const RecipeSpec& recipe, std::size_t stage_index);
+inline constexpr const char* kImportedStage = "source";
 
 /// Cross-checks of `init:` and `adapters:` (parts named, parts without a source, extend
 /// without the tokenizer...). Throws ConfigError at the stage.

@@ -70,12 +70,15 @@ StageComponents read_stage_components(const std::string& stage_dir) {
                     "directory made by `lmforge run`");
   }
   try {
-    YAML::Node root = YAML::LoadFile(file);
-    return StageComponents{spec_from(root, "task", file), spec_from(root, "tokenizer", file),
-                           spec_from(root, "backbone", file), spec_from(root, "head", file)};
+    return stage_components_of(YAML::LoadFile(file), file);
   } catch (const YAML::Exception& e) {
     throw DataError(file, std::string("corrupt stage description: ") + e.what());
   }
+}
+
+StageComponents stage_components_of(const YAML::Node& root, const std::string& file) {
+  return StageComponents{spec_from(root, "task", file), spec_from(root, "tokenizer", file),
+                         spec_from(root, "backbone", file), spec_from(root, "head", file)};
 }
 
 std::shared_ptr<Tokenizer> build_tokenizer(const ComponentSpec& spec,

@@ -35,6 +35,8 @@ void save_stage_description(const std::string& stage_dir, const StageComponents&
 
 /// Reads stage.yaml; throws DataError naming the file when it is missing or malformed.
 StageComponents read_stage_components(const std::string& stage_dir);
+/// The components of a stage description already parsed (`file` names it in messages).
+StageComponents stage_components_of(const YAML::Node& root, const std::string& file);
 
 /// Builds a tokenizer from `spec` (default: word) and, if given, loads `vocab_path`.
 std::shared_ptr<Tokenizer> build_tokenizer(const ComponentSpec& spec,

@@ -24,7 +24,10 @@ std::int64_t field(const YAML::Node& config, const char* name, const std::string
 }  // namespace
 
 ImportedModel HfGpt2Importer::read(const std::string& source) {
-  const fs::path dir(source);
+  // The folder save_pretrained wrote, or its model.safetensors (the rest lies beside it).
+  std::error_code ec;
+  const fs::path dir =
+      fs::is_regular_file(source, ec) ? fs::path(source).parent_path() : fs::path(source);
   for (const char* file : {"config.json", "model.safetensors", "vocab.json", "merges.txt"}) {
     if (!fs::exists(dir / file)) {
       throw DataError((dir / file).string(),
@@ -64,9 +67,10 @@ ImportedModel HfGpt2Importer::read(const std::string& source) {
   }
   if (!config["scale_attn_weights"].as<bool>(true) ||
       config["scale_attn_by_inverse_layer_idx"].as<bool>(false)) {
-    throw DataError(config_place, "attention scaled other than by 1/sqrt(head width) "
-                                  "(scale_attn_weights, scale_attn_by_inverse_layer_idx) is not "
-                                  "mapped");
+    throw DataError(config_place,
+                    "attention scaled other than by 1/sqrt(head width) "
+                    "(scale_attn_weights, scale_attn_by_inverse_layer_idx) is not "
+                    "mapped");
   }
   if (!config["tie_word_embeddings"].as<bool>(true)) {
     throw DataError(config_place, "tie_word_embeddings is false: only tied GPT-2s are mapped");
