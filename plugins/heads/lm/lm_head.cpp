@@ -2,32 +2,24 @@
 
 #include <torch/torch.h>
 
-#include <cmath>
 #include <string>
 
+#include "common/tied_projection.h"
 #include "fused_cross_entropy.h"
 #include "lmforge/error.h"
 
 namespace lmforge {
 
 LmHead::LmHead(const Options& options, const HeadContext& context) : options_(options) {
+  check_options(options, "lm");
   if (context.input_size <= 0 || context.num_outputs <= 0) {
     throw ConfigError("", "the lm head needs a positive input size and vocabulary size, got " +
                               std::to_string(context.input_size) + " and " +
                               std::to_string(context.num_outputs));
   }
-  if (options.dropout < 0.0 || options.dropout > 1.0) {
-    throw ConfigError("",
-                      "lm head dropout must lie in [0, 1], got " + std::to_string(options.dropout));
-  }
   if (options.tie_weights) {
-    torch::Tensor embedding =
-        context.backbone != nullptr ? context.backbone->input_embedding() : torch::Tensor();
-    if (!embedding.defined()) {
-      throw ConfigError("",
-                        "tie_weights: true needs a backbone with an input embedding; set the "
-                        "head's tie_weights: false");
-    }
+    torch::Tensor embedding = tied_embedding(context);
+    // No layer between the features and the projection: their widths must agree.
     if (embedding.size(1) != context.input_size) {
       throw ConfigError(
           "", "tie_weights needs the backbone's output size (" +
@@ -35,18 +27,10 @@ LmHead::LmHead(const Options& options, const HeadContext& context) : options_(op
                   std::to_string(embedding.size(1)) +
                   "); set the backbone's tie_output: true or the head's tie_weights: false");
     }
-    if (embedding.size(0) != context.num_outputs) {
-      throw ConfigError(
-          "", "tie_weights needs the embedding's vocabulary (" + std::to_string(embedding.size(0)) +
-                  ") to equal the head's output size (" + std::to_string(context.num_outputs) +
-                  "); set the head's tie_weights: false");
-    }
     weight_ = embedding;
   } else {
-    // nn.Linear's default range, so an untied head starts like PyTorch's.
-    const double bound = 1.0 / std::sqrt(static_cast<double>(context.input_size));
-    weight_ = register_parameter(
-        "weight", torch::empty({context.num_outputs, context.input_size}).uniform_(-bound, bound));
+    weight_ =
+        register_parameter("weight", fresh_projection(context.num_outputs, context.input_size));
   }
   if (options.bias) bias_ = register_parameter("bias", torch::zeros({context.num_outputs}));
 }

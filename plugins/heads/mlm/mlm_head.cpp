@@ -2,9 +2,9 @@
 
 #include <torch/torch.h>
 
-#include <cmath>
 #include <string>
 
+#include "common/tied_projection.h"
 #include "lmforge/error.h"
 
 namespace lmforge {
@@ -15,27 +15,13 @@ MlmHead::MlmHead(const Options& options, const HeadContext& context) : options_(
                               std::to_string(context.input_size) + " and " +
                               std::to_string(context.num_outputs));
   }
+  // Tied, the dense layer maps the features to the embedding's width (BERT's transform).
   std::int64_t width = context.input_size;
   if (options.tie_weights) {
-    torch::Tensor embedding =
-        context.backbone != nullptr ? context.backbone->input_embedding() : torch::Tensor();
-    if (!embedding.defined()) {
-      throw ConfigError("",
-                        "tie_weights: true needs a backbone with an input embedding; set the "
-                        "head's tie_weights: false");
-    }
-    if (embedding.size(0) != context.num_outputs) {
-      throw ConfigError(
-          "", "tie_weights needs the embedding's vocabulary (" + std::to_string(embedding.size(0)) +
-                  ") to equal the head's output size (" + std::to_string(context.num_outputs) +
-                  "); set the head's tie_weights: false");
-    }
-    width = embedding.size(1);
-    weight_ = embedding;
+    weight_ = tied_embedding(context);
+    width = weight_.size(1);
   } else {
-    const double bound = 1.0 / std::sqrt(static_cast<double>(width));
-    weight_ = register_parameter(
-        "weight", torch::empty({context.num_outputs, width}).uniform_(-bound, bound));
+    weight_ = register_parameter("weight", fresh_projection(context.num_outputs, width));
   }
   dense_ = register_module("dense", torch::nn::Linear(context.input_size, width));
   norm_ = register_module(
