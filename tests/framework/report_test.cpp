@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <string>
 
+#include "io/crc32.h"
 #include "lmforge/error.h"
 #include "report/html_report.h"
 #include "report/run_record.h"
@@ -138,7 +139,7 @@ TEST_CASE("the page holds every chart, the samples and the recipe", "[report]") 
 
 TEST_CASE("TensorBoard records carry CRC-32C and the scalar event's fields", "[report]") {
   // The check value of CRC-32C (RFC 3720's test vector).
-  CHECK(lmforge::report::crc32c("123456789") == 0xE3069283u);
+  CHECK(lmforge::io::crc32c("123456789") == 0xE3069283u);
   std::string event = lmforge::report::scalar_event(1.5, 300, "valid/ppl", 8.5f);
   // wall_time (field 1, fixed64), step (field 2, varint 300 = ac 02), summary (field 5).
   CHECK(event.substr(0, 1) == "\x09");

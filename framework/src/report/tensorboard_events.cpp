@@ -6,20 +6,11 @@
 #include <filesystem>
 
 #include "io/atomic_file.h"
+#include "io/crc32.h"
 
 namespace lmforge::report {
 namespace fs = std::filesystem;
 namespace {
-
-std::array<std::uint32_t, 256> crc_table() {
-  std::array<std::uint32_t, 256> table{};
-  for (std::uint32_t i = 0; i < 256; ++i) {
-    std::uint32_t c = i;
-    for (int k = 0; k < 8; ++k) c = (c & 1) ? (c >> 1) ^ 0x82F63B78u : c >> 1;
-    table[i] = c;
-  }
-  return table;
-}
 
 // TFRecord stores CRCs rotated and offset, so that a CRC over data holding CRCs stays strong.
 std::uint32_t masked(std::uint32_t crc) { return ((crc >> 15) | (crc << 17)) + 0xa282ead8u; }
@@ -54,20 +45,13 @@ std::string event_header(double wall_time) {
 
 }  // namespace
 
-std::uint32_t crc32c(std::string_view bytes) {
-  static const auto table = crc_table();
-  std::uint32_t crc = 0xffffffffu;
-  for (unsigned char c : bytes) crc = table[(crc ^ c) & 0xff] ^ (crc >> 8);
-  return crc ^ 0xffffffffu;
-}
-
 std::string tf_record(std::string_view data) {
   std::string length;
   put_fixed(length, data.size(), 8);
   std::string record = length;
-  put_fixed(record, masked(crc32c(length)), 4);
+  put_fixed(record, masked(io::crc32c(length)), 4);
   record.append(data);
-  put_fixed(record, masked(crc32c(data)), 4);
+  put_fixed(record, masked(io::crc32c(data)), 4);
   return record;
 }
 

@@ -11,9 +11,6 @@
 
 namespace lmforge::report {
 
-/// CRC-32C (Castagnoli), as TFRecord uses it.
-std::uint32_t crc32c(std::string_view bytes);
-
 /// One TFRecord: the framing around `data`.
 std::string tf_record(std::string_view data);
 
