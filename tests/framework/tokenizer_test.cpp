@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "lmforge/error.h"
+#include "lmforge/text_util.h"
 #include "lmforge/vocabulary.h"
 #include "support/temp_dir.h"
 #include "text/char_tokenizer.h"
@@ -119,6 +120,24 @@ TEST_CASE("utf8: well-formed text decodes to code points and encodes back", "[te
     CAPTURE(cp);
     CHECK(decode_utf8(encode_utf8(cp)) == std::u32string(1, cp));
   }
+}
+
+TEST_CASE("sdk text_util: UTF-8 characters split and join back, ill-formed bytes included",
+          "[text][utf8][sdk]") {
+  using lmforge::text_util::utf8_characters;
+  CHECK(utf8_characters("a한😀") == std::vector<std::string>{"a", "한", "😀"});
+  // A truncated Korean syllable (its first two bytes) and a stray continuation byte: each is a
+  // piece of its own and the valid characters around them survive whole.
+  const std::string broken = std::string("x") + "\xED\x95" + "y" + "\x80" + "한";
+  const auto pieces = utf8_characters(broken);
+  CHECK(pieces == std::vector<std::string>{"x", "\xED\x95", "y", "\x80", "한"});
+  std::string joined;
+  for (const auto& piece : pieces) joined += piece;
+  CHECK(joined == broken);
+  std::string out;
+  lmforge::text_util::append_utf8(out, U'한');
+  lmforge::text_util::append_utf8(out, 0xD800);  // a surrogate is no character
+  CHECK(out == "한\xEF\xBF\xBD");
 }
 
 TEST_CASE("utf8: ill-formed bytes become U+FFFD without eating valid neighbours", "[text][utf8]") {

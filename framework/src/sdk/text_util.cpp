@@ -4,6 +4,8 @@
 #include <iomanip>
 #include <sstream>
 
+#include "text/utf8.h"
+
 namespace lmforge::text_util {
 
 bool is_space(char c) {
@@ -42,6 +44,18 @@ std::string fixed(double value, int digits) {
   std::ostringstream s;
   s << std::fixed << std::setprecision(digits) << value;
   return s.str();
+}
+
+void append_utf8(std::string& out, char32_t cp) { text::append_utf8(out, cp); }
+
+std::vector<std::string> utf8_characters(std::string_view s) {
+  std::vector<std::string> characters;
+  for (std::size_t pos = 0; pos < s.size();) {
+    const std::size_t start = pos;
+    text::next_code_point(s, pos);
+    characters.emplace_back(s.substr(start, pos - start));
+  }
+  return characters;
 }
 
 }  // namespace lmforge::text_util

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "lmforge/error.h"
+#include "lmforge/text_util.h"
 
 namespace lmforge {
 namespace {
@@ -18,21 +19,7 @@ constexpr const char* kPlace = "tokenizer gpt2_bpe";
 
 std::string utf8(char32_t c) {
   std::string out;
-  if (c < 0x80) {
-    out += static_cast<char>(c);
-  } else if (c < 0x800) {
-    out += static_cast<char>(0xC0 | (c >> 6));
-    out += static_cast<char>(0x80 | (c & 0x3F));
-  } else if (c < 0x10000) {
-    out += static_cast<char>(0xE0 | (c >> 12));
-    out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (c & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (c >> 18));
-    out += static_cast<char>(0x80 | ((c >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (c & 0x3F));
-  }
+  text_util::append_utf8(out, c);
   return out;
 }
 
@@ -54,18 +41,6 @@ struct ByteAlphabet {
 const ByteAlphabet& alphabet() {
   static const ByteAlphabet table;
   return table;
-}
-
-// The UTF-8 characters of `text`, one string each.
-std::vector<std::string> characters(const std::string& text) {
-  std::vector<std::string> out;
-  for (std::size_t i = 0; i < text.size();) {
-    auto lead = static_cast<unsigned char>(text[i]);
-    std::size_t n = lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4;
-    out.push_back(text.substr(i, n));
-    i += n;
-  }
-  return out;
 }
 
 std::string read_file(const std::string& path, const std::string& option) {
@@ -277,7 +252,7 @@ std::vector<std::string> Gpt2BpeTokenizer::merge(const std::string& piece) const
     auto hit = cache_.find(piece);
     if (hit != cache_.end()) return hit->second;
   }
-  std::vector<std::string> parts = characters(piece);
+  std::vector<std::string> parts = text_util::utf8_characters(piece);
   while (parts.size() > 1) {
     std::size_t best = std::numeric_limits<std::size_t>::max(), at = 0;
     for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
@@ -325,7 +300,7 @@ std::string Gpt2BpeTokenizer::join(const std::vector<std::string>& tokens) const
   const auto& to_byte = alphabet().to_byte;
   std::string text;
   for (const auto& token : tokens) {
-    for (const auto& c : characters(token)) {
+    for (const auto& c : text_util::utf8_characters(token)) {
       auto byte = to_byte.find(c);
       if (byte != to_byte.end()) {
         text += static_cast<char>(byte->second);
