@@ -309,18 +309,21 @@ TEST_CASE("transformer gradients reach every parameter", "[transformer]") {
 TEST_CASE("a causal transformer never lets a position see the future", "[transformer]") {
   torch::manual_seed(2);
   for (const auto& options : variants()) {
-    INFO(describe(options));
     TransformerBackbone net(options, small_context());
-    net.eval();
-    torch::NoGradGuard no_grad;
-    auto tokens = random_tokens(2, 10);
-    Features before = net.forward(BackboneInput{tokens, {}, {}});
-    auto changed = tokens.clone();
-    changed.select(1, 6).remainder_(kVocab - 1).add_(1);  // a different real token
-    REQUIRE_FALSE(changed.equal(tokens));
-    Features after = net.forward(BackboneInput{changed, {}, {}});
-    CHECK(max_difference(before.sequence.narrow(1, 0, 6), after.sequence.narrow(1, 0, 6)) == 0.0);
-    CHECK(max_difference(before.sequence.narrow(1, 6, 4), after.sequence.narrow(1, 6, 4)) > 1e-4);
+    // Training (no cache) and evaluation (which builds the cache) take different paths.
+    for (bool training : {true, false}) {
+      INFO(describe(options) << (training ? " training" : " evaluation"));
+      net.train(training);
+      torch::NoGradGuard no_grad;
+      auto tokens = random_tokens(2, 10);
+      Features before = net.forward(BackboneInput{tokens, {}, {}});
+      auto changed = tokens.clone();
+      changed.select(1, 6).remainder_(kVocab - 1).add_(1);  // a different real token
+      REQUIRE_FALSE(changed.equal(tokens));
+      Features after = net.forward(BackboneInput{changed, {}, {}});
+      CHECK(max_difference(before.sequence.narrow(1, 0, 6), after.sequence.narrow(1, 0, 6)) == 0.0);
+      CHECK(max_difference(before.sequence.narrow(1, 6, 4), after.sequence.narrow(1, 6, 4)) > 1e-4);
+    }
   }
 }
 
