@@ -72,8 +72,9 @@ class Block : public torch::nn::Module {
     ff_in_ = register_module("ff_in", linear(w, swiglu_ ? 2 * inner : inner));
     ff_out_ = register_module("ff_out", linear(inner, w));
 
-    // GPT-2: N(0, 0.02) everywhere, and the projections that write into the residual stream
-    // scaled by 1/sqrt(2 layers) so the stream's variance does not grow with depth.
+    // GPT-2: N(0, 0.02) everywhere, and (depth_scaled_init) the projections that write into the
+    // residual stream scaled by 1/sqrt(2 layers) so the stream's variance does not grow with
+    // depth.
     torch::NoGradGuard no_grad;
     const double residual_std =
         o.depth_scaled_init ? 0.02 / std::sqrt(2.0 * static_cast<double>(o.layers)) : 0.02;
