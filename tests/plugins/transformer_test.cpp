@@ -82,7 +82,7 @@ std::vector<TransformerOptions> variants() {
   auto qk_norm = small_options();
   qk_norm.qk_norm = true;
   all.push_back(qk_norm);
-  auto modern = small_options();  // recipes/gpt_shakespeare_modern.yaml's combination
+  auto modern = small_options();  // every new option at once, without biases
   modern.positions = "rotary";
   modern.activation = "swiglu";
   modern.qk_norm = true;
