@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# `lmforge export` read back by plain PyTorch: trains three tiny stages (a GPT-style causal
-# transformer LM, a post-norm bidirectional transformer classifier without biases, an untied
-# LSTM LM), exports each with its check logits, and rebuilds each in PyTorch with
+# `lmforge export` read back by plain PyTorch: trains four tiny stages (a GPT-style causal
+# transformer LM, one with rotary positions, SwiGLU, QK-norm and no biases, a post-norm
+# bidirectional transformer classifier without biases, an untied LSTM LM), exports each with its check logits, and rebuilds each in PyTorch with
 # tools/interop/lmforge_torch.py, which must give the same logits to 1e-5.
 #   tests/interop/export_round_trip.sh WORK_DIR    (LMFORGE_CLI: the lmforge binary)
 # Exit 77 (ctest: skipped) when no Python with torch is found (.venv's, then python3's).
@@ -39,6 +39,13 @@ stages:
     backbone: {type: transformer, layers: 2, heads: 2, width: 32, max_positions: 16, dropout: 0}
     head: {type: lm, tie_weights: true}
     train: {epochs: 1, batch_size: 8, optimizer: {type: adamw, lr: 3e-3}}
+  - name: modern
+    init: {from: gpt, parts: [tokenizer]}
+    task: {type: language_modeling, train: $work/text.txt, valid_fraction: 0.1, bptt: 16}
+    backbone: {type: transformer, layers: 2, heads: 2, width: 32, max_positions: 16, dropout: 0,
+               positions: rotary, activation: swiglu, qk_norm: true, bias: false}
+    head: {type: lm, tie_weights: true}
+    train: {epochs: 1, batch_size: 8, optimizer: {type: adamw, lr: 3e-3}}
   - name: encoder
     init: {from: gpt, parts: [tokenizer]}
     task: {type: classification, format: tsv, train: $work/labelled.tsv, valid_fraction: 0.1}
@@ -56,7 +63,7 @@ YAML
 "$cli" run "$work/recipe.yaml" --out "$work/runs" > "$work/run.log" 2>&1 ||
   { tail -20 "$work/run.log"; echo "FAIL: training"; exit 1; }
 status=0
-for stage in gpt encoder lstm; do
+for stage in gpt modern encoder lstm; do
   "$cli" export "$work/runs/interop/$stage" --output "$work/export/$stage/model.safetensors" \
     --check-tokens 12 > "$work/export-$stage.log" 2>&1 ||
     { cat "$work/export-$stage.log"; echo "FAIL: export $stage"; status=1; continue; }

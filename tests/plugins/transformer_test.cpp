@@ -1,18 +1,27 @@
 // The transformer backbone: shapes and cache layout, causality, the key/value cache against the
 // full forward (and its sliding window), padding in bidirectional mode, layer groups, gradients,
-// checkpoint names, and a tiny convergence test with a tied lm head.
+// checkpoint names, and a tiny convergence test with a tied lm head — each over every position,
+// norm, feed-forward and QK-norm option — plus rotary positions' relativity, SwiGLU's size,
+// depth-scaled initialisation and the options' located errors.
 #include "models/transformer/transformer.h"
 
 #include <torch/torch.h>
+#include <yaml-cpp/yaml.h>
 
 #include <catch2/catch.hpp>
+#include <fstream>
 #include <memory>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "config/config_node.h"
+#include "config/error_list.h"
+#include "config/yaml_options.h"
 #include "heads/lm/lm_head.h"
 #include "lmforge/error.h"
+#include "models/transformer/rotary.h"
+#include "support/temp_dir.h"
 
 using lmforge::BackboneContext;
 using lmforge::BackboneInput;
@@ -61,11 +70,36 @@ std::vector<TransformerOptions> variants() {
   auto no_bias = small_options();
   no_bias.bias = false;
   all.push_back(no_bias);
+  for (const char* norm : {"pre", "post"}) {
+    auto rotary = small_options();
+    rotary.positions = "rotary";
+    rotary.norm = norm;
+    all.push_back(rotary);
+  }
+  auto swiglu = small_options();
+  swiglu.activation = "swiglu";
+  all.push_back(swiglu);
+  auto qk_norm = small_options();
+  qk_norm.qk_norm = true;
+  all.push_back(qk_norm);
+  auto modern = small_options();  // every new option at once, without biases
+  modern.positions = "rotary";
+  modern.activation = "swiglu";
+  modern.qk_norm = true;
+  modern.bias = false;
+  all.push_back(modern);
   return all;
 }
 
 std::string describe(const TransformerOptions& o) {
-  return o.mode + "/" + o.positions + "/" + o.norm + (o.bias ? "" : "/no-bias");
+  return o.mode + "/" + o.positions + "/" + o.norm + "/" + o.activation +
+         (o.qk_norm ? "/qk-norm" : "") + (o.bias ? "" : "/no-bias");
+}
+
+std::int64_t parameter_count(torch::nn::Module& net) {
+  std::int64_t count = 0;
+  for (const auto& p : net.parameters()) count += p.numel();
+  return count;
 }
 
 double max_difference(const torch::Tensor& a, const torch::Tensor& b) {
@@ -155,6 +189,105 @@ TEST_CASE("transformer initialises like GPT-2", "[transformer]") {
   CHECK(std_of("blocks.0.ff_out.weight") == Approx(0.02 / 4.0).epsilon(0.05));
   CHECK(params["blocks.0.qkv.bias"].abs().sum().item<double>() == 0.0);
   CHECK(params["final_norm.weight"].eq(1).all().item<bool>());
+
+  // Without depth scaling the residual projections start like every other matrix.
+  options.depth_scaled_init = false;
+  TransformerBackbone flat(options, small_context());
+  auto flat_params = flat.named_parameters();
+  CHECK(flat_params["blocks.0.proj.weight"].std().item<double>() == Approx(0.02).epsilon(0.05));
+  CHECK(flat_params["blocks.0.ff_out.weight"].std().item<double>() == Approx(0.02).epsilon(0.05));
+}
+
+TEST_CASE("rotary scores depend only on the distance between query and key", "[transformer]") {
+  torch::manual_seed(9);
+  using lmforge::transformer::apply_rotary;
+  using lmforge::transformer::rotary_angles;
+  const std::int64_t head_dim = 8, length = 6;
+  auto q = torch::randn({2, 3, length, head_dim});
+  auto k = torch::randn({2, 3, length, head_dim});
+  auto scores_from = [&](std::int64_t query_first, std::int64_t key_first) {
+    auto rq = apply_rotary(q, rotary_angles(head_dim, query_first, length, torch::kCPU));
+    auto rk = apply_rotary(k, rotary_angles(head_dim, key_first, length, torch::kCPU));
+    return torch::matmul(rq, rk.transpose(-2, -1));
+  };
+  auto at_zero = scores_from(0, 0);
+  // Moving queries and keys together by any offset keeps every score.
+  for (std::int64_t shift : {1, 7, 50, 1000}) {
+    INFO("shift " << shift);
+    CHECK(max_difference(scores_from(shift, shift), at_zero) < 1e-4);
+  }
+  // Moving only the keys changes them, and so does not rotating at all: positions do matter.
+  CHECK(max_difference(scores_from(0, 3), at_zero) > 1e-2);
+  CHECK(max_difference(torch::matmul(q, k.transpose(-2, -1)), at_zero) > 1e-2);
+  // A rotation keeps each vector's length, and position 0 is the identity.
+  auto rotated = apply_rotary(q, rotary_angles(head_dim, 5, length, torch::kCPU));
+  CHECK(max_difference(rotated.norm(2, -1), q.norm(2, -1)) < 1e-5);
+  CHECK(max_difference(apply_rotary(q.narrow(2, 0, 1), rotary_angles(head_dim, 0, 1, torch::kCPU)),
+                       q.narrow(2, 0, 1)) < 1e-6);
+}
+
+TEST_CASE("a rotary transformer has no position table and reads positions anyway",
+          "[transformer]") {
+  torch::manual_seed(10);
+  auto options = small_options();
+  options.positions = "rotary";
+  options.mode = "bidirectional";
+  TransformerBackbone net(options, small_context());
+  for (const auto& p : net.named_parameters()) CHECK(p.key().find("position") == std::string::npos);
+  net.eval();
+  torch::NoGradGuard no_grad;
+  // Two tokens swapped: without positions a bidirectional encoder would give each the same
+  // features in either order.
+  auto tokens = torch::tensor({{3, 5, 7}}, torch::kLong);
+  auto swapped = torch::tensor({{5, 3, 7}}, torch::kLong);
+  auto a = net.forward(BackboneInput{tokens, {}, {}}).sequence;
+  auto b = net.forward(BackboneInput{swapped, {}, {}}).sequence;
+  CHECK(max_difference(a.select(1, 0), b.select(1, 1)) > 1e-4);
+  CHECK(max_difference(a.select(1, 2), b.select(1, 2)) > 1e-4);
+}
+
+TEST_CASE("SwiGLU keeps the feed-forward's weight count with two thirds of its width",
+          "[transformer]") {
+  torch::manual_seed(11);
+  auto options = small_options();  // the baby GPT of recipes/gpt_char_shakespeare.yaml
+  options.layers = 4;
+  options.heads = 4;
+  options.width = 128;
+  options.max_positions = 64;
+  TransformerBackbone gelu(options, small_context());
+  options.activation = "swiglu";
+  TransformerBackbone swiglu(options, small_context());
+  auto params = swiglu.named_parameters();
+  // round(2/3 * 4 * 128) = 341: gate and value rows in one matrix, then back to the width.
+  CHECK(params["blocks.0.ff_in.weight"].sizes() == torch::IntArrayRef({2 * 341, 128}));
+  CHECK(params["blocks.0.ff_in.bias"].sizes() == torch::IntArrayRef({2 * 341}));
+  CHECK(params["blocks.0.ff_out.weight"].sizes() == torch::IntArrayRef({128, 341}));
+  // Weights 3 x 128 x 341 = 130,944 against 2 x 128 x 512 = 131,072 per block; biases
+  // 2 x 341 + 128 against 512 + 128.
+  const std::int64_t per_block = (3 * 128 * 341 + 2 * 341 + 128) - (2 * 128 * 512 + 512 + 128);
+  CHECK(parameter_count(swiglu) - parameter_count(gelu) == 4 * per_block);
+  CHECK(std::abs(static_cast<double>(per_block)) / parameter_count(gelu) < 1e-3);
+
+  swiglu.eval();
+  torch::NoGradGuard no_grad;
+  auto f = swiglu.forward(BackboneInput{random_tokens(2, 9), {}, {}});
+  CHECK(f.sequence.sizes() == torch::IntArrayRef({2, 9, 128}));
+  CHECK(torch::isfinite(f.sequence).all().item<bool>());
+}
+
+TEST_CASE("QK-norm adds one head-wide LayerNorm for queries and one for keys", "[transformer]") {
+  auto options = small_options();
+  options.qk_norm = true;
+  TransformerBackbone net(options, small_context());
+  auto params = net.named_parameters();
+  for (const char* key : {"blocks.0.q_norm.weight", "blocks.0.q_norm.bias",
+                          "blocks.1.k_norm.weight", "blocks.1.k_norm.bias"}) {
+    INFO(key);
+    REQUIRE(params.contains(key));
+    CHECK(params[key].sizes() == torch::IntArrayRef({8}));  // width 16 / 2 heads
+  }
+  TransformerBackbone plain(small_options(), small_context());
+  CHECK(parameter_count(net) - parameter_count(plain) == 2 * 2 * (8 + 8));
 }
 
 TEST_CASE("transformer gradients reach every parameter", "[transformer]") {
@@ -176,18 +309,21 @@ TEST_CASE("transformer gradients reach every parameter", "[transformer]") {
 TEST_CASE("a causal transformer never lets a position see the future", "[transformer]") {
   torch::manual_seed(2);
   for (const auto& options : variants()) {
-    INFO(describe(options));
     TransformerBackbone net(options, small_context());
-    net.eval();
-    torch::NoGradGuard no_grad;
-    auto tokens = random_tokens(2, 10);
-    Features before = net.forward(BackboneInput{tokens, {}, {}});
-    auto changed = tokens.clone();
-    changed.select(1, 6).remainder_(kVocab - 1).add_(1);  // a different real token
-    REQUIRE_FALSE(changed.equal(tokens));
-    Features after = net.forward(BackboneInput{changed, {}, {}});
-    CHECK(max_difference(before.sequence.narrow(1, 0, 6), after.sequence.narrow(1, 0, 6)) == 0.0);
-    CHECK(max_difference(before.sequence.narrow(1, 6, 4), after.sequence.narrow(1, 6, 4)) > 1e-4);
+    // Training (no cache) and evaluation (which builds the cache) take different paths.
+    for (bool training : {true, false}) {
+      INFO(describe(options) << (training ? " training" : " evaluation"));
+      net.train(training);
+      torch::NoGradGuard no_grad;
+      auto tokens = random_tokens(2, 10);
+      Features before = net.forward(BackboneInput{tokens, {}, {}});
+      auto changed = tokens.clone();
+      changed.select(1, 6).remainder_(kVocab - 1).add_(1);  // a different real token
+      REQUIRE_FALSE(changed.equal(tokens));
+      Features after = net.forward(BackboneInput{changed, {}, {}});
+      CHECK(max_difference(before.sequence.narrow(1, 0, 6), after.sequence.narrow(1, 0, 6)) == 0.0);
+      CHECK(max_difference(before.sequence.narrow(1, 6, 4), after.sequence.narrow(1, 6, 4)) > 1e-4);
+    }
   }
 }
 
@@ -334,6 +470,22 @@ TEST_CASE("transformer refuses bad options and caches", "[transformer]") {
   auto options = small_options();
   options.heads = 3;
   CHECK_THROWS_AS(TransformerBackbone(options, small_context()), lmforge::ConfigError);
+  // Rotary positions turn pairs of features: 16 / 4 heads = 4 is fine, 24 / 8 = 3 is not.
+  options = small_options();
+  options.positions = "rotary";
+  options.heads = 4;
+  CHECK_NOTHROW(TransformerBackbone(options, small_context()));
+  options.width = 24;
+  options.heads = 8;
+  CHECK_THROWS_WITH(TransformerBackbone(options, small_context()),
+                    Catch::Contains("odd") && Catch::Contains("even width/heads"));
+  // Values outside the declared choices, built in C++ without a recipe.
+  options = small_options();
+  options.activation = "relu";
+  CHECK_THROWS_AS(TransformerBackbone(options, small_context()), lmforge::ConfigError);
+  options = small_options();
+  options.positions = "alibi";
+  CHECK_THROWS_AS(TransformerBackbone(options, small_context()), lmforge::ConfigError);
   BackboneContext empty;
   empty.vocab_size = 0;
   CHECK_THROWS_AS(TransformerBackbone(small_options(), empty), lmforge::ConfigError);
@@ -376,4 +528,32 @@ TEST_CASE("a tiny transformer language model overfits one batch", "[transformer]
     if (loss_value < 0.1) break;
   }
   CHECK(loss_value < 0.1);
+}
+
+TEST_CASE("the new transformer options are checked at their place in the recipe",
+          "[transformer][options]") {
+  lmforge::test::TempDir dir;
+  std::string path = dir.file("backbone.yaml",
+                              "backbone:\n"
+                              "  type: transformer\n"
+                              "  positions: rotery\n"
+                              "  activation: swiglo\n"
+                              "  qk_norm: maybe\n"
+                              "  depth_scaled_init: 2\n");
+  YAML::Node root = YAML::LoadFile(path);
+  lmforge::YamlOptionReader reader(lmforge::ConfigNode(root["backbone"], path, "backbone"),
+                                   "backbone 'transformer'", {"type"});
+  try {
+    lmforge::parse_options<TransformerOptions>(reader);
+    FAIL("no error");
+  } catch (const lmforge::ErrorList& e) {
+    const auto& lines = e.lines();
+    REQUIRE(lines.size() == 4);
+    CHECK_THAT(lines[0], Catch::StartsWith(path + ":3:14") && Catch::Contains("rotary") &&
+                             Catch::Contains("did you mean 'rotary'?"));
+    CHECK_THAT(lines[1],
+               Catch::StartsWith(path + ":4:15") && Catch::Contains("did you mean 'swiglu'?"));
+    CHECK_THAT(lines[2], Catch::StartsWith(path + ":5:12") && Catch::Contains("got 'maybe'"));
+    CHECK_THAT(lines[3], Catch::StartsWith(path + ":6:22") && Catch::Contains("got '2'"));
+  }
 }

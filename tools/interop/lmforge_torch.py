@@ -9,8 +9,9 @@ wrote: the weights, config.json (components with their resolved options, each te
 vocab.txt. Needs only `torch` (any 1.13+ or 2.x); `safetensors` is used when installed, otherwise
 the file is read by hand (the format is an 8-byte header length, a JSON header, raw bytes).
 
-Mirrored: backbones lstm and transformer (causal or bidirectional, pre/post norm, learned or
-sinusoidal positions), heads lm (tied or not) and classifier (pooling last/first/mean/max/concat).
+Mirrored: backbones lstm and transformer (causal or bidirectional, pre/post norm, learned,
+sinusoidal or rotary positions, GELU or SwiGLU, QK-norm), heads lm (tied or not) and classifier
+(pooling last/first/mean/max/concat).
 Inputs are whole sequences without padding, within the transformer's max_positions.
 """
 import json
@@ -103,6 +104,18 @@ def linear(weights, prefix):
     return weights[prefix + "weight"], weights.get(prefix + "bias")
 
 
+def rotate(x):
+    """Rotary positions (RoFormer) in the half-split layout: feature j pairs with j + d/2 and
+    turns by position * 10000^(-2j/d)."""
+    t, d = x.shape[-2], x.shape[-1]
+    freq = torch.exp(torch.arange(d // 2, dtype=torch.float64) * (-2.0 * math.log(10000.0) / d))
+    angles = torch.arange(t, dtype=torch.float64)[:, None] * freq[None, :]
+    angles = torch.cat([angles, angles], 1)
+    first, second = x.chunk(2, -1)
+    turned = torch.cat([-second, first], -1)
+    return x * angles.cos().float() + turned * angles.sin().float()
+
+
 class Transformer(nn.Module):
     """lmforge's transformer backbone (GPT-2 shape); qkv rows are queries, keys, values, each
     head-major; GELU is the exact (erf) form; LayerNorm eps 1e-5."""
@@ -118,6 +131,8 @@ class Transformer(nn.Module):
         return self.w["token_embedding.weight"]
 
     def positions(self, length):
+        if self.o["positions"] == "rotary":
+            return 0.0  # applied to queries and keys inside attention instead
         if self.o["positions"] == "learned":
             return self.w["position_embedding.weight"][:length]
         half = (self.width + 1) // 2
@@ -132,6 +147,11 @@ class Transformer(nn.Module):
         h, d = self.heads, w // self.heads
         qkv = F.linear(x, *linear(self.w, "blocks.%d.qkv." % i))
         q, k, v = qkv.view(b, t, 3, h, d).permute(2, 0, 3, 1, 4)
+        if self.o.get("qk_norm"):
+            q = Norm(self.w, "blocks.%d.q_norm." % i, d)(q)
+            k = Norm(self.w, "blocks.%d.k_norm." % i, d)(k)
+        if self.o["positions"] == "rotary":
+            q, k = rotate(q), rotate(k)
         scores = q @ k.transpose(-1, -2) / math.sqrt(d)
         if causal:
             scores = scores.masked_fill(torch.ones(t, t, dtype=torch.bool).triu(1), float("-inf"))
@@ -140,6 +160,9 @@ class Transformer(nn.Module):
         return F.linear(y, *linear(self.w, "blocks.%d.proj." % i))
 
     def feed_forward(self, x, i):
+        if self.o.get("activation") == "swiglu":  # ff_in holds the gate's rows, then the value's
+            gate, value = F.linear(x, *linear(self.w, "blocks.%d.ff_in." % i)).chunk(2, -1)
+            return F.linear(F.silu(gate) * value, *linear(self.w, "blocks.%d.ff_out." % i))
         approximate = "tanh" if self.o.get("activation") == "gelu_tanh" else "none"
         inner = F.gelu(F.linear(x, *linear(self.w, "blocks.%d.ff_in." % i)), approximate=approximate)
         return F.linear(inner, *linear(self.w, "blocks.%d.ff_out." % i))

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "lmforge/error.h"
+#include "rotary.h"
 
 namespace lmforge {
 namespace transformer {
@@ -37,8 +38,14 @@ struct KeyValues {
   torch::Tensor keys, values;
 };
 
-/// Self-attention then a GELU feed-forward, each a residual branch. Works on rows [B*T,width]
-/// so every linear layer is one addmm.
+/// SwiGLU's inner width: 2/3 of the GELU feed-forward's, rounded to the nearest integer, so that
+/// three width x inner matrices hold as many weights as GELU's two width x (ff_mult width).
+std::int64_t swiglu_inner_width(const TransformerOptions& o) {
+  return (2 * o.ff_mult * o.width + 1) / 3;
+}
+
+/// Self-attention then a GELU (or SwiGLU) feed-forward, each a residual branch. Works on rows
+/// [B*T,width] so every linear layer is one addmm.
 class Block : public torch::nn::Module {
  public:
   explicit Block(const TransformerOptions& o)
@@ -46,22 +53,31 @@ class Block : public torch::nn::Module {
         head_dim_(o.width / o.heads),
         dropout_(o.dropout),
         pre_norm_(o.norm == "pre"),
+        swiglu_(o.activation == "swiglu"),
         gelu_approximation_(o.activation == "gelu_tanh" ? "tanh" : "none") {
     const std::int64_t w = o.width;
+    const std::int64_t inner = swiglu_ ? swiglu_inner_width(o) : o.ff_mult * w;
     auto linear = [&](std::int64_t in, std::int64_t out) {
       return torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(o.bias));
     };
     attention_norm_ = register_module("attention_norm", std::make_shared<Norm>(w, o.bias));
     qkv_ = register_module("qkv", linear(w, 3 * w));
+    if (o.qk_norm) {
+      q_norm_ = register_module("q_norm", std::make_shared<Norm>(head_dim_, o.bias));
+      k_norm_ = register_module("k_norm", std::make_shared<Norm>(head_dim_, o.bias));
+    }
     proj_ = register_module("proj", linear(w, w));
     ff_norm_ = register_module("ff_norm", std::make_shared<Norm>(w, o.bias));
-    ff_in_ = register_module("ff_in", linear(w, o.ff_mult * w));
-    ff_out_ = register_module("ff_out", linear(o.ff_mult * w, w));
+    // SwiGLU's gate and value projections are one matrix (gate rows first): one addmm for both.
+    ff_in_ = register_module("ff_in", linear(w, swiglu_ ? 2 * inner : inner));
+    ff_out_ = register_module("ff_out", linear(inner, w));
 
-    // GPT-2: N(0, 0.02) everywhere, and the projections that write into the residual stream
-    // scaled by 1/sqrt(2 layers) so the stream's variance does not grow with depth.
+    // GPT-2: N(0, 0.02) everywhere, and (depth_scaled_init) the projections that write into the
+    // residual stream scaled by 1/sqrt(2 layers) so the stream's variance does not grow with
+    // depth.
     torch::NoGradGuard no_grad;
-    const double residual_std = 0.02 / std::sqrt(2.0 * static_cast<double>(o.layers));
+    const double residual_std =
+        o.depth_scaled_init ? 0.02 / std::sqrt(2.0 * static_cast<double>(o.layers)) : 0.02;
     for (auto* layer : {&qkv_, &proj_, &ff_in_, &ff_out_}) {
       (*layer)->weight.normal_(0.0, 0.02);
       if ((*layer)->bias.defined()) (*layer)->bias.zero_();
@@ -73,12 +89,12 @@ class Block : public torch::nn::Module {
   /// x: [B*T,width] rows of `batch` sequences; bias: additive attention mask broadcastable to
   /// [B*heads,T,S] (undefined = none).
   torch::Tensor forward(const torch::Tensor& x, std::int64_t batch, const torch::Tensor& bias,
-                        KeyValues& kv) {
+                        const RotaryAngles& rotation, KeyValues& kv) {
     if (pre_norm_) {
-      auto h = x + drop(attend(attention_norm_->forward(x), batch, bias, kv));
+      auto h = x + drop(attend(attention_norm_->forward(x), batch, bias, rotation, kv));
       return h + drop(feed_forward(ff_norm_->forward(h)));
     }
-    auto h = attention_norm_->forward(x + drop(attend(x, batch, bias, kv)));
+    auto h = attention_norm_->forward(x + drop(attend(x, batch, bias, rotation, kv)));
     return ff_norm_->forward(h + drop(feed_forward(h)));
   }
 
@@ -88,13 +104,18 @@ class Block : public torch::nn::Module {
   }
 
   torch::Tensor feed_forward(const torch::Tensor& x) {
+    if (swiglu_) {
+      auto gate_value = torch::linear(x, ff_in_->weight, ff_in_->bias).chunk(2, -1);
+      return torch::linear(torch::silu(gate_value[0]) * gate_value[1], ff_out_->weight,
+                           ff_out_->bias);
+    }
     return torch::linear(
         torch::gelu(torch::linear(x, ff_in_->weight, ff_in_->bias), gelu_approximation_),
         ff_out_->weight, ff_out_->bias);
   }
 
   torch::Tensor attend(const torch::Tensor& x, std::int64_t batch, const torch::Tensor& bias,
-                       KeyValues& kv) {
+                       const RotaryAngles& rotation, KeyValues& kv) {
     const std::int64_t rows = x.size(0), width = x.size(1), length = rows / batch;
     const std::int64_t H = heads_, D = head_dim_;
     // One projection for queries, keys and values, then one copy into head-major [3,B,H,T,D] so
@@ -105,6 +126,14 @@ class Block : public torch::nn::Module {
                    .contiguous()
                    .unbind(0);
     torch::Tensor q = qkv[0], k = qkv[1], v = qkv[2];  // [B,H,T,D]
+    if (q_norm_) {
+      q = q_norm_->forward(q);
+      k = k_norm_->forward(k);
+    }
+    if (rotation.cos.defined()) {  // only the new keys: cached ones were rotated when computed
+      q = apply_rotary(q, rotation);
+      k = apply_rotary(k, rotation);
+    }
     if (kv.past_keys.defined()) {
       k = torch::cat({kv.past_keys, k}, 2);
       v = torch::cat({kv.past_values, v}, 2);
@@ -133,8 +162,10 @@ class Block : public torch::nn::Module {
   std::int64_t heads_, head_dim_;
   double dropout_;
   bool pre_norm_;
+  bool swiglu_;
   const char* gelu_approximation_;
   std::shared_ptr<Norm> attention_norm_, ff_norm_;
+  std::shared_ptr<Norm> q_norm_, k_norm_;  // qk_norm only
   torch::nn::Linear qkv_{nullptr}, proj_{nullptr}, ff_in_{nullptr}, ff_out_{nullptr};
 };
 
@@ -142,42 +173,35 @@ class Block : public torch::nn::Module {
 
 namespace {
 
-void check_options(const TransformerOptions& o, const BackboneContext& context) {
+/// What the options' declarations cannot say alone: the vocabulary and how the sizes combine.
+void check_sizes(const TransformerOptions& o, const BackboneContext& context) {
+  check_options(o, "transformer");
   if (context.vocab_size <= 0) {
     throw ConfigError("", "the transformer backbone needs a non-empty vocabulary, got size " +
                               std::to_string(context.vocab_size));
-  }
-  if (o.layers <= 0 || o.heads <= 0 || o.width <= 0 || o.ff_mult <= 0 || o.max_positions <= 0) {
-    throw ConfigError(
-        "", "transformer layers, heads, width, ff_mult and max_positions must be positive");
   }
   if (o.width % o.heads != 0) {
     throw ConfigError("", "transformer width " + std::to_string(o.width) +
                               " is not divisible by heads " + std::to_string(o.heads) +
                               "; pick a width that is a multiple of heads");
   }
-  if (o.dropout < 0.0 || o.dropout >= 1.0) {
+  if (o.positions == "rotary" && (o.width / o.heads) % 2 != 0) {
+    throw ConfigError("", "rotary positions turn pairs of features, but transformer width " +
+                              std::to_string(o.width) + " / heads " + std::to_string(o.heads) +
+                              " = " + std::to_string(o.width / o.heads) +
+                              " per head is odd; pick an even width/heads");
+  }
+  if (o.dropout >= 1.0) {
     throw ConfigError("",
                       "transformer dropout must lie in [0, 1), got " + std::to_string(o.dropout));
   }
-  auto one_of = [](const std::string& name, const std::string& value, const char* a,
-                   const char* b) {
-    if (value != a && value != b) {
-      throw ConfigError(
-          "", "transformer " + name + " must be " + a + " or " + b + ", got '" + value + "'");
-    }
-  };
-  one_of("mode", o.mode, "causal", "bidirectional");
-  one_of("positions", o.positions, "learned", "sinusoidal");
-  one_of("norm", o.norm, "pre", "post");
-  one_of("activation", o.activation, "gelu", "gelu_tanh");
 }
 
 }  // namespace
 
 TransformerBackbone::TransformerBackbone(const Options& options, const BackboneContext& context)
     : options_(options) {
-  check_options(options, context);
+  check_sizes(options, context);
   const bool has_padding = context.padding_id >= 0 && context.padding_id < context.vocab_size;
   auto embedding_options = torch::nn::EmbeddingOptions(context.vocab_size, options.width);
   if (has_padding) embedding_options.padding_idx(context.padding_id);
@@ -291,8 +315,13 @@ Features TransformerBackbone::forward_window(const BackboneInput& input, bool ke
   const std::int64_t keys = past + length;
   const auto device = input.tokens.device();
 
-  torch::Tensor x =
-      token_embedding_->forward(input.tokens) + position_encoding(past, length, device);
+  torch::Tensor x = token_embedding_->forward(input.tokens);
+  transformer::RotaryAngles rotation;  // rotary positions: applied inside attention
+  if (options_.positions == "rotary") {
+    rotation = transformer::rotary_angles(options_.width / options_.heads, past, length, device);
+  } else {
+    x = x + position_encoding(past, length, device);
+  }
   if (options_.dropout > 0) x = torch::dropout(x, options_.dropout, is_training());
   x = x.view({batch * length, width});
 
@@ -323,7 +352,7 @@ Features TransformerBackbone::forward_window(const BackboneInput& input, bool ke
       kv.past_keys = input.state[2 * i];
       kv.past_values = input.state[2 * i + 1];
     }
-    x = blocks_[i]->forward(x, batch, bias, kv);
+    x = blocks_[i]->forward(x, batch, bias, rotation, kv);
     if (keep_cache) {
       state.push_back(std::move(kv.keys));
       state.push_back(std::move(kv.values));

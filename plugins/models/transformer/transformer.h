@@ -1,10 +1,11 @@
 #pragma once
 // A Transformer body (Vaswani et al. 2017) in GPT-2's shape: token + position embeddings, a stack
 // of blocks (multi-head self-attention, then a GELU feed-forward, each a residual branch with
-// LayerNorm), GPT-2's initialisation. Causal mode drives a language model and keeps a key/value
-// cache so each generated token costs one step; bidirectional mode encodes (BERT-like) and honours
-// the key padding mask. The output is `width` wide and input_embedding() is the token table, so
-// an lm head can tie its weights.
+// LayerNorm), GPT-2's initialisation. Options add what later models changed: rotary positions
+// (RoFormer), a SwiGLU feed-forward (PaLM, LLaMA) and LayerNorm on queries and keys (QK-norm).
+// Causal mode drives a language model and keeps a key/value cache so each generated token costs one
+// step; bidirectional mode encodes (BERT-like) and honours the key padding mask. The output is
+// `width` wide and input_embedding() is the token table, so an lm head can tie its weights.
 //
 // Example (recipe), nanoGPT's "baby GPT":
 //   backbone: {type: transformer, layers: 4, heads: 4, width: 128, max_positions: 64, dropout: 0}
@@ -35,15 +36,25 @@ struct TransformerOptions {
   double dropout = 0.1;
   /// Longest sequence (the block size); learned positions have this many rows.
   std::int64_t max_positions = 512;
-  /// Position encoding: "learned" (GPT-2) or "sinusoidal" (Vaswani et al.).
+  /// Position encoding: "learned" (GPT-2), "sinusoidal" (Vaswani et al.) or "rotary" (RoFormer:
+  /// no table; each head's queries and keys are rotated by their position, so attention scores
+  /// depend only on the distance between tokens; needs an even width/heads).
   std::string positions = "learned";
   /// LayerNorm placement: "pre" (GPT-2, plus a final norm) or "post" (original).
   std::string norm = "pre";
   /// Biases in the linear layers and LayerNorms.
   bool bias = true;
-  /// Feed-forward activation: "gelu" (exact, erf) or "gelu_tanh" (the tanh approximation GPT-2
-  /// was trained with, needed to reproduce an imported GPT-2's outputs).
+  /// Feed-forward activation: "gelu" (exact, erf), "gelu_tanh" (the tanh approximation GPT-2
+  /// was trained with, needed to reproduce an imported GPT-2's outputs) or "swiglu" (a gated
+  /// feed-forward, silu(x·Wg)·(x·Wv)·Wo, as in PaLM and LLaMA). SwiGLU's inner width is
+  /// round(2/3 · ff_mult · width), so its three matrices hold as many weights as GELU's two.
   std::string activation = "gelu";
+  /// LayerNorm over each head's queries and keys before their product (QK-norm, Dehghani et al.
+  /// 2023): bounds the attention logits, which tolerates larger learning rates.
+  bool qk_norm = false;
+  /// GPT-2's depth-scaled initialisation: the projections that write into the residual stream
+  /// (proj, ff_out) start with std 0.02/sqrt(2·layers) instead of 0.02.
+  bool depth_scaled_init = true;
 
   void visit(OptionVisitor& v) {
     v.choice("mode", mode, {"causal", "bidirectional"},
@@ -59,13 +70,18 @@ struct TransformerOptions {
             "longest sequence (block size): training windows may not exceed it; generation "
             "re-encodes the newest half window whenever the cache fills")
         .positive();
-    v.choice("positions", positions, {"learned", "sinusoidal"},
-             "position encoding: learned table (GPT-2) or fixed sinusoids");
+    v.choice("positions", positions, {"learned", "sinusoidal", "rotary"},
+             "position encoding: learned table (GPT-2), fixed sinusoids, or rotary (queries and "
+             "keys rotated by position inside attention; needs an even width/heads)");
     v.choice("norm", norm, {"pre", "post"},
              "LayerNorm before each branch plus a final norm (GPT-2), or after each residual add");
     v.field("bias", bias, "biases in the linear layers and LayerNorms");
-    v.choice("activation", activation, {"gelu", "gelu_tanh"},
-             "feed-forward activation: exact GELU, or its tanh approximation (GPT-2's)");
+    v.choice("activation", activation, {"gelu", "gelu_tanh", "swiglu"},
+             "feed-forward activation: exact GELU, its tanh approximation (GPT-2's), or SwiGLU "
+             "(gated, inner width round(2/3 ff_mult width): the same weight count as GELU's)");
+    v.field("qk_norm", qk_norm, "LayerNorm on each head's queries and keys (QK-norm)");
+    v.field("depth_scaled_init", depth_scaled_init,
+            "initialise proj and ff_out with std 0.02/sqrt(2 layers) (GPT-2) instead of 0.02");
   }
 };
 
@@ -92,8 +108,10 @@ class Norm;
 ///
 /// Checkpoint keys: "token_embedding.weight", "position_embedding.weight" (learned), per block i
 /// "blocks.<i>.attention_norm.{weight,bias}", "blocks.<i>.qkv.{weight,bias}" (rows: queries, keys,
-/// values, each head-major), "blocks.<i>.proj.*", "blocks.<i>.ff_norm.*", "blocks.<i>.ff_in.*",
-/// "blocks.<i>.ff_out.*", and "final_norm.*" (pre-norm only); no biases when bias is false.
+/// values, each head-major), "blocks.<i>.{q_norm,k_norm}.*" (qk_norm, width/heads wide, shared
+/// by the heads), "blocks.<i>.proj.*", "blocks.<i>.ff_norm.*", "blocks.<i>.ff_in.*" (swiglu: the
+/// gate's rows, then the value's), "blocks.<i>.ff_out.*", and "final_norm.*" (pre-norm only); no
+/// biases when bias is false. With rotary positions the cached keys are stored rotated.
 class TransformerBackbone : public Backbone {
  public:
   using Options = TransformerOptions;
