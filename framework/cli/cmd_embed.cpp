@@ -15,6 +15,7 @@
 #include "lmforge/embeddings.h"
 #include "lmforge/error.h"
 #include "lmforge/text_file.h"
+#include "lmforge/word_vector_table.h"
 #include "plugins/plugin_loader.h"
 #include "search/text_embedding.h"
 #include "train/runtime.h"
@@ -33,6 +34,8 @@ constexpr const char* kSubcommandHelp =
     "  nearest WORD [-k 10] [--metric cosine|l2]     the closest words\n"
     "  analogy A B C [-k 5]                          A is to B as C is to ? (B - A + C, 3CosAdd)\n"
     "  similarity A B                                cosine similarity of two words\n"
+    "  (with a subword model, `subwords: true`, these three also take words outside the\n"
+    "  vocabulary: their vectors are the mean of their character n-gram rows)\n"
     "  search --corpus FILE --query TEXT [-k 10]     the lines of FILE nearest to TEXT\n"
     "  search --corpus FILE --queries FILE [-k 10]   line i of --queries asks for line i of\n"
     "                                                --corpus: recall@1 and recall@k\n"
@@ -125,12 +128,13 @@ std::string describe_subset(std::int64_t limit, std::int64_t words) {
 }
 
 // A word as the user typed it may differ from the vocabulary's form only by the tokenizer's
-// normalisation (lowercasing): accept it when the tokenizer turns it into exactly one known token.
+// normalisation (lowercasing): take the tokenizer's form when it makes exactly one token, so a
+// subword model composes an unknown word from the characters it was trained on.
 std::string vocabulary_form(const Tokenizer& tokenizer, const std::string& word) {
   const Vocabulary& vocabulary = tokenizer.vocabulary();
   if (vocabulary.contains(word)) return word;
   std::vector<std::string> tokens = tokenizer.split(word);
-  if (tokens.size() == 1 && vocabulary.contains(tokens[0])) return tokens[0];
+  if (tokens.size() == 1) return tokens[0];
   return word;
 }
 
@@ -349,21 +353,27 @@ int embed_command(const Args& args) {
   configure_runtime(0);
   LoadedStage stage = load_stage(run);
   if (over_texts) return run_text_command(name, stage, texts);
-  torch::Tensor embedding = stage.model->backbone().input_embedding();
+  const Vocabulary& vocabulary = stage.tokenizer->vocabulary();
+  // A subword model's vectors are each word's row averaged with its character n-gram rows.
+  torch::Tensor embedding = vocabulary_vectors(stage.model->backbone(), vocabulary);
   if (!embedding.defined()) {
     throw ConfigError("lmforge embed", "the '" + stage.components.backbone.type + "' backbone of " +
                                            stage.dir +
                                            " has no input embedding table (input_embedding() is "
                                            "undefined), so there are no word vectors to explore");
   }
-  const Vocabulary& vocabulary = stage.tokenizer->vocabulary();
-  embedding = embedding.detach().to(torch::kCPU, torch::kFloat);
   // Some backbones pad the table beyond the vocabulary (to a multiple of 8, say); those rows are
   // no words.
   if (embedding.dim() == 2 && embedding.size(0) > vocabulary.size()) {
     embedding = embedding.slice(0, 0, vocabulary.size());
   }
   WordVectors vectors(vocabulary, embedding);
+  auto* table = dynamic_cast<WordVectorTable*>(&stage.model->backbone());
+  if (table != nullptr && table->has_subwords()) {
+    vectors.set_unknown_word_vectors([table, &vocabulary](const std::string& word) {
+      return table->word_vector(vocabulary, word);
+    });
+  }
   auto word = [&](std::size_t i) { return vocabulary_form(*stage.tokenizer, words[i]); };
 
   if (name == "nearest") {

@@ -5,6 +5,7 @@
 namespace lmforge {
 
 Word2VecBackbone::~Word2VecBackbone() = default;
+void Word2VecBackbone::prepare(const Vocabulary&) {}
 Word2VecHead::~Word2VecHead() = default;
 
 }  // namespace lmforge

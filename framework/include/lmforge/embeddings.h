@@ -5,6 +5,7 @@
 #include <torch/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -47,7 +48,12 @@ class LMFORGE_API WordVectors {
   const Vocabulary& vocabulary() const { return vocabulary_; }
   const torch::Tensor& vectors() const { return vectors_; }
 
-  /// Throws ConfigError naming the word when it is not in the vocabulary.
+  /// Lets nearest, analogy and similarity take words outside the vocabulary: `vector_of(word)`
+  /// gives such a word's vector [D], or an undefined tensor when it has none. A subword model
+  /// composes them from character n-grams (lmforge/word_vector_table.h).
+  void set_unknown_word_vectors(std::function<torch::Tensor(const std::string&)> vector_of);
+
+  /// Throws ConfigError naming the word when it is not in the vocabulary and has no vector.
   std::vector<Neighbour> nearest(const std::string& word, std::int64_t k,
                                  const std::string& metric = "cosine") const;
   /// b - a + c (king - man + woman), 3CosAdd over unit vectors; a, b, c excluded from answers.
@@ -85,7 +91,11 @@ class LMFORGE_API WordVectors {
   SimilarityResult evaluate_similarity(const std::string& path) const;
 
  private:
+  /// The vector of `word` [D] and its id (-1 for a word outside the vocabulary).
+  torch::Tensor vector_of(const std::string& word, std::int64_t& id) const;
+
   Vocabulary vocabulary_;
+  std::function<torch::Tensor(const std::string&)> unknown_word_vectors_;
   torch::Tensor vectors_;
   torch::Tensor norms_;  // L2 norm of each row
   torch::Tensor unit_;   // rows normalised to length 1 (a zero row stays zero)

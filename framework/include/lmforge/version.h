@@ -6,8 +6,9 @@ namespace lmforge {
 /// Bumped whenever a public SDK header changes in a way that breaks compiled plugins
 /// (class layout, virtual table, registration signature). Host and plugin must agree exactly.
 #ifndef LMFORGE_ABI_VERSION
-#define LMFORGE_ABI_VERSION 3  // 2: Head::forward_loss; 3: Task::predict, tasks as plugins,
-                               // virtual Tokenizer::count/encode/...
+// 2: Head::forward_loss; 3: Task::predict, tasks as plugins, virtual Tokenizer::count/encode/...;
+// 4: subword rows in WordVectorTable, Word2VecBackbone::prepare, WordVectors' unknown words.
+#define LMFORGE_ABI_VERSION 4
 #endif
 inline constexpr std::uint32_t kAbiVersion = LMFORGE_ABI_VERSION;
 

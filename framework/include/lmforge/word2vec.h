@@ -46,6 +46,7 @@ class Word2VecRng {
 };
 
 class Word2VecHead;
+class Vocabulary;
 
 /// One sentence of a fused pass: vocabulary ids (subsampled, specials removed) and the learning
 /// rate for all its updates.
@@ -82,6 +83,18 @@ class LMFORGE_API Word2VecBackbone {
   /// Called concurrently from several threads on different sentences.
   virtual void train_sentence(const Word2VecRows& rows, const Word2VecSentence& sentence,
                               Word2VecRng& rng, Word2VecLoss& loss) const = 0;
+  /// Called by the task before training with the vocabulary the ids come from, for a backbone
+  /// whose rows depend on the words' spelling (subwords: lmforge/word_vector_table.h). Default:
+  /// nothing.
+  virtual void prepare(const Vocabulary& vocabulary);
+};
+
+/// Where a subword backbone's extra rows are: word w's character n-gram rows are
+/// `ngrams + rows[k] * dim` for k in [offsets[w], offsets[w + 1]), besides its own input row.
+struct Word2VecSubwords {
+  float* ngrams;                ///< [buckets, dim], shared by all threads (Hogwild)
+  const std::int64_t* offsets;  ///< [V + 1]
+  const std::int32_t* rows;
 };
 
 /// A head with a fused per-example update on raw float rows.
@@ -200,6 +213,28 @@ LMFORGE_WORD2VEC_INLINE void scale(float alpha, float* y, std::int64_t n) {
 
 LMFORGE_WORD2VEC_INLINE void zero(float* y, std::int64_t n) {
   for (std::int64_t i = 0; i < n; ++i) y[i] = 0.0f;
+}
+
+/// hidden += weight * (the mean of word `id`'s own row and its n-gram rows): the word's vector
+/// in a subword model (fastText's mean, so a long word's vector is no longer than a short one's).
+LMFORGE_WORD2VEC_INLINE void add_word_mean(const Word2VecRows& rows, const Word2VecSubwords& sub,
+                                           std::int64_t id, float weight, float* hidden) {
+  const std::int64_t begin = sub.offsets[id], end = sub.offsets[id + 1];
+  const float share = weight / static_cast<float>(1 + end - begin);
+  axpy(share, rows.input + id * rows.dim, hidden, rows.dim);
+  for (std::int64_t k = begin; k < end; ++k) {
+    axpy(share, sub.ngrams + static_cast<std::int64_t>(sub.rows[k]) * rows.dim, hidden, rows.dim);
+  }
+}
+
+/// Adds `update` to word `id`'s own row and to every one of its n-gram rows, so the word's
+/// vector (their mean) moves by exactly `update`, as a plain word2vec row would: fastText's rule.
+LMFORGE_WORD2VEC_INLINE void add_to_word_rows(const Word2VecRows& rows, const Word2VecSubwords& sub,
+                                              std::int64_t id, const float* update) {
+  add(update, rows.input + id * rows.dim, rows.dim);
+  for (std::int64_t k = sub.offsets[id]; k < sub.offsets[id + 1]; ++k) {
+    add(update, sub.ngrams + static_cast<std::int64_t>(sub.rows[k]) * rows.dim, rows.dim);
+  }
 }
 
 /// The window around centre word `i`: word2vec.c's reduced window, 1..rows.window words on each

@@ -59,16 +59,41 @@ WordVectors::WordVectors(Vocabulary vocabulary, torch::Tensor vectors)
   unit_ = (vectors_ / norms_.clamp_min(1e-12).unsqueeze(1)).contiguous();
 }
 
+void WordVectors::set_unknown_word_vectors(
+    std::function<torch::Tensor(const std::string&)> vector_of) {
+  unknown_word_vectors_ = std::move(vector_of);
+}
+
+torch::Tensor WordVectors::vector_of(const std::string& word, std::int64_t& id) const {
+  id = -1;
+  if (unknown_word_vectors_ && !vocabulary_.contains(word)) {
+    torch::Tensor vector = unknown_word_vectors_(word);
+    if (vector.defined() && vector.numel() == vectors_.size(1)) {
+      return vector.detach().to(torch::kCPU, torch::kFloat).reshape({-1});
+    }
+    throw ConfigError("embed", "word '" + word +
+                                   "' is not in the vocabulary and too short for any character "
+                                   "n-gram of the model");
+  }
+  id = embed::require_word(vocabulary_, word);
+  return vectors_[id];
+}
+
+namespace {
+torch::Tensor unit(const torch::Tensor& vector) { return vector / vector.norm().clamp_min(1e-12); }
+}  // namespace
+
 std::vector<Neighbour> WordVectors::nearest(const std::string& word, std::int64_t k,
                                             const std::string& metric) const {
   torch::NoGradGuard no_grad;
-  const std::int64_t id = embed::require_word(vocabulary_, word);
+  std::int64_t id = -1;
+  const torch::Tensor query = vector_of(word, id);
   torch::Tensor scores;
   if (metric == "cosine") {
-    scores = unit_.mv(unit_[id]);
+    scores = unit_.mv(unit(query));
   } else if (metric == "l2") {
     // |v - q|^2 = |v|^2 - 2 v.q + |q|^2 without a [V,D] temporary.
-    torch::Tensor squared = norms_.square() - 2 * vectors_.mv(vectors_[id]) + norms_[id].square();
+    torch::Tensor squared = norms_.square() - 2 * vectors_.mv(query) + query.dot(query);
     scores = -squared.clamp_min(0).sqrt();
   } else {
     throw ConfigError("embed", "unknown metric '" + metric + "'" +
@@ -81,21 +106,19 @@ std::vector<Neighbour> WordVectors::nearest(const std::string& word, std::int64_
 std::vector<Neighbour> WordVectors::analogy(const std::string& a, const std::string& b,
                                             const std::string& c, std::int64_t k) const {
   torch::NoGradGuard no_grad;
-  const std::int64_t ia = embed::require_word(vocabulary_, a);
-  const std::int64_t ib = embed::require_word(vocabulary_, b);
-  const std::int64_t ic = embed::require_word(vocabulary_, c);
+  std::int64_t ia = -1, ib = -1, ic = -1;
+  const torch::Tensor va = unit(vector_of(a, ia));
+  const torch::Tensor vb = unit(vector_of(b, ib));
+  const torch::Tensor vc = unit(vector_of(c, ic));
   // Normalising the target does not change the ranking, but makes the scores cosines, the
   // numbers gensim's most_similar reports.
-  torch::Tensor target = unit_[ib] - unit_[ia] + unit_[ic];
-  target = target / target.norm().clamp_min(1e-12);
-  return top_words(vocabulary_, unit_.mv(target), k, {ia, ib, ic});
+  return top_words(vocabulary_, unit_.mv(unit(vb - va + vc)), k, {ia, ib, ic});
 }
 
 double WordVectors::similarity(const std::string& a, const std::string& b) const {
   torch::NoGradGuard no_grad;
-  const std::int64_t ia = embed::require_word(vocabulary_, a);
-  const std::int64_t ib = embed::require_word(vocabulary_, b);
-  return unit_[ia].dot(unit_[ib]).item<float>();
+  std::int64_t ia = -1, ib = -1;
+  return unit(vector_of(a, ia)).dot(unit(vector_of(b, ib))).item<float>();
 }
 
 std::vector<std::int64_t> WordVectors::cluster(std::int64_t k, std::int64_t limit,

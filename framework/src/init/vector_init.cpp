@@ -7,6 +7,7 @@
 
 #include "embed/embed_internal.h"
 #include "lmforge/error.h"
+#include "lmforge/word_vector_table.h"
 #include "train/stage_artifacts.h"
 
 namespace lmforge {
@@ -16,16 +17,16 @@ WordVectors read_init_vectors(const InitSpec& init, const std::string& place) {
   std::error_code ec;
   const std::string& path = init.vectors;
   if (fs::is_directory(path, ec)) {
-    // An lmforge run: its (last) stage's input embedding, rows past the vocabulary left out.
+    // An lmforge run: its (last) stage's word vectors (a subword model's composed ones), rows
+    // past the vocabulary left out.
     LoadedStage stage = load_stage(path);
-    torch::Tensor table = stage.model->backbone().input_embedding();
+    const Vocabulary& vocabulary = stage.tokenizer->vocabulary();
+    torch::Tensor table = vocabulary_vectors(stage.model->backbone(), vocabulary);
     if (!table.defined() || table.dim() != 2) {
       throw ConfigError(place + " init.vectors",
                         "the '" + stage.components.backbone.type + "' backbone of " + stage.dir +
                             " has no input embedding to take vectors from");
     }
-    const Vocabulary& vocabulary = stage.tokenizer->vocabulary();
-    table = table.detach().to(torch::kCPU, torch::kFloat);
     if (table.size(0) > vocabulary.size()) table = table.slice(0, 0, vocabulary.size());
     return WordVectors(vocabulary, table.clone());
   }

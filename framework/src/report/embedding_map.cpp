@@ -7,6 +7,7 @@
 
 #include "lmforge/error.h"
 #include "lmforge/vocabulary.h"
+#include "lmforge/word_vector_table.h"
 #include "train/stage_artifacts.h"
 
 namespace lmforge::report {
@@ -25,7 +26,7 @@ std::optional<EmbeddingMap> embedding_map(const std::string& stage_dir, std::siz
     return std::nullopt;
   }
   torch::NoGradGuard no_grad;
-  torch::Tensor table = stage.model->backbone().input_embedding();
+  torch::Tensor table = vocabulary_vectors(stage.model->backbone(), stage.tokenizer->vocabulary());
   if (!table.defined()) {
     why = "its backbone has no input embedding";
     return std::nullopt;

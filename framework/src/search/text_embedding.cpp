@@ -5,6 +5,7 @@
 
 #include "embed/embed_internal.h"
 #include "lmforge/error.h"
+#include "lmforge/word_vector_table.h"
 #include "text/utf8.h"
 
 namespace lmforge {
@@ -39,13 +40,12 @@ TextEmbedder::TextEmbedder(const LoadedStage& stage) : stage_(stage) {
   // A stage whose task neither predicts the next token nor labels texts trained word vectors.
   word_vectors_ = !stage.task->trains_next_token() && !stage.task->can_predict();
   if (word_vectors_) {
-    table_ = stage.model->backbone().input_embedding();
+    table_ = vocabulary_vectors(stage.model->backbone(), stage.tokenizer->vocabulary());
     if (!table_.defined() || table_.dim() != 2) {
       throw ConfigError(stage.dir, "the '" + stage.components.backbone.type +
                                        "' backbone of this stage has no word vectors "
                                        "(input_embedding() is undefined) to embed texts with");
     }
-    table_ = table_.detach().to(torch::kCPU, torch::kFloat);
   }
 }
 

@@ -34,12 +34,38 @@ struct CbowPass {
   }
 };
 
+// The same pass with fastText's subwords: each context word's vector is the mean of its own row
+// and its n-gram rows, the hidden vector the mean of those, and the update goes to every row of
+// every context word.
+struct SubwordCbowPass {
+  Word2VecSubwords sub;
+  LMFORGE_WORD2VEC_INLINE void operator()(const Word2VecRows& rows, const Word2VecSentence& s,
+                                          Word2VecRng& rng, Word2VecLoss& out) const {
+    const std::int64_t dim = rows.dim;
+    for (std::int64_t i = 0; i < s.length; ++i) {
+      const auto [lo, hi] = word2vec::draw_window(rows, s, i, rng);
+      if (hi - lo < 2) continue;
+      const float weight = 1.0f / static_cast<float>(hi - lo - 1);
+      word2vec::zero(rows.hidden, dim);
+      for (std::int64_t j = lo; j < hi; ++j) {
+        if (j != i) word2vec::add_word_mean(rows, sub, s.ids[j], weight, rows.hidden);
+      }
+      word2vec::zero(rows.hidden_update, dim);
+      out.loss += rows.head->update(rows.hidden, s.ids[i], s.lr, rows.hidden_update, rng);
+      ++out.updates;
+      for (std::int64_t j = lo; j < hi; ++j) {
+        if (j != i) word2vec::add_to_word_rows(rows, sub, s.ids[j], rows.hidden_update);
+      }
+    }
+  }
+};
+
 }  // namespace
 
 Features CbowBackbone::forward(const BackboneInput& input) {
   TORCH_CHECK(input.tokens.dim() == 2, "cbow backbone expects context tokens [B,C], got ",
               input.tokens.sizes());
-  torch::Tensor vectors = torch::embedding(embedding_, input.tokens);  // [B,C,D]
+  torch::Tensor vectors = torch::embedding(word_table(), input.tokens);  // [B,C,D]
   torch::Tensor weight = input.mask.defined()
                              ? input.mask.to(vectors.scalar_type())
                              : torch::ones(input.tokens.sizes(), vectors.options());
@@ -50,7 +76,11 @@ Features CbowBackbone::forward(const BackboneInput& input) {
 
 void CbowBackbone::train_sentence(const Word2VecRows& rows, const Word2VecSentence& sentence,
                                   Word2VecRng& rng, Word2VecLoss& loss) const {
-  word2vec::run_pass(CbowPass{}, rows, sentence, rng, loss);
+  if (has_subwords()) {
+    word2vec::run_pass(SubwordCbowPass{subword_rows()}, rows, sentence, rng, loss);
+  } else {
+    word2vec::run_pass(CbowPass{}, rows, sentence, rng, loss);
+  }
 }
 
 }  // namespace lmforge

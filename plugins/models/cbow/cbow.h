@@ -3,8 +3,11 @@
 // input vectors predicts the centre word. The only parameter is the input embedding, which is
 // what word2vec training produces and `lmforge embed` exports.
 //
+// With `subwords: true` (lmforge/word_vector_table.h) each word's vector is the mean of its own row
+// and its hashed character n-gram rows, as in fastText, and the table holds those rows too.
+//
 // Example (recipe):
-//   backbone: {type: cbow, dim: 100}
+//   backbone: {type: cbow, dim: 100}                   # or: subwords: true, min_n: 3, max_n: 6
 //   head: {type: negative_sampling, negative: 5}
 //   task: {type: word2vec, train: ${data}/wikitext-2/train.txt, window: 5}
 #include <torch/types.h>
@@ -30,6 +33,9 @@ class CbowBackbone : public WordVectorTable {
   Features forward(const BackboneInput& input) override;
   void train_sentence(const Word2VecRows& rows, const Word2VecSentence& sentence, Word2VecRng& rng,
                       Word2VecLoss& loss) const override;
+
+ protected:
+  bool trains_subwords() const override { return true; }
 };
 
 }  // namespace lmforge

@@ -4,8 +4,11 @@
 // which visits the same pairs and updates one input row per pair. The only parameter is the
 // input embedding, which is what `lmforge embed` exports.
 //
+// With `subwords: true` (lmforge/word_vector_table.h) each word's vector is the mean of its own row
+// and its hashed character n-gram rows, as in fastText, and the table holds those rows too.
+//
 // Example (recipe):
-//   backbone: {type: skipgram, dim: 100}
+//   backbone: {type: skipgram, dim: 100}                   # or: subwords: true, min_n: 3, max_n: 6
 //   head: {type: negative_sampling, negative: 5}
 //   task: {type: word2vec, train: ${data}/wikitext-2/train.txt, window: 5}
 #include <torch/types.h>
@@ -31,6 +34,9 @@ class SkipGramBackbone : public WordVectorTable {
   Features forward(const BackboneInput& input) override;
   void train_sentence(const Word2VecRows& rows, const Word2VecSentence& sentence, Word2VecRng& rng,
                       Word2VecLoss& loss) const override;
+
+ protected:
+  bool trains_subwords() const override { return true; }
 };
 
 }  // namespace lmforge

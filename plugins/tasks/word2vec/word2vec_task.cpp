@@ -15,6 +15,7 @@
 
 #include "lmforge/error.h"
 #include "lmforge/model.h"
+#include "lmforge/word_vector_table.h"
 
 namespace lmforge {
 namespace fs = std::filesystem;
@@ -239,6 +240,7 @@ void Word2VecTask::bind(Model& model) {
     throw ConfigError(context_.place, "word2vec trains on the CPU; set the recipe's device: cpu");
   }
   head->prepare(counts_);
+  backbone->prepare(vocabulary_);
   head_ = head;
   backbone_ = backbone;
   input_rows_ = table.data_ptr<float>();
@@ -360,7 +362,8 @@ StepResult Word2VecTask::train_step(Model& model, std::int64_t step) {
 Metrics Word2VecTask::evaluate(Model& model, const std::string& split) {
   Metrics metrics;
   if (split != "valid") return metrics;
-  WordVectors vectors(vocabulary_, model.backbone().input_embedding().detach().to(torch::kCPU));
+  // With subwords, the vectors users see are each word's row averaged with its n-gram rows.
+  WordVectors vectors(vocabulary_, vocabulary_vectors(model.backbone(), vocabulary_));
   if (!options_.analogy.empty()) {
     last_analogy_ = vectors.evaluate_analogies(options_.analogy, options_.restrict_vocab);
     metrics["analogy_accuracy"] = last_analogy_.accuracy();
