@@ -335,7 +335,9 @@ RecipeSpec load_recipe(const std::string& path, const RecipeContext& context) {
     stage.place = stage_node.place();
     YamlOptionReader stage_reader(stage_node, "stage '" + label + "'", {});
     errors.attempt([&] { stage_reader.read([&](OptionVisitor& v) { stage.visit(v); }); });
-    stage.has_generate = item["generate"].IsDefined();
+    // Not item["generate"] alone: on a stage that is a scalar (`- pretrain`) yaml-cpp throws
+    // BadSubscript, past the error the reader above has just collected (found by fuzz_recipe).
+    stage.has_generate = item.IsMap() && item["generate"].IsDefined();
     if (!names.insert(stage.name).second) {
       errors.add(ConfigError(stage.place, "two stages are named '" + stage.name + "'"));
     }
