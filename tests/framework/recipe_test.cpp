@@ -433,7 +433,10 @@ TEST_CASE("recipe: structural mistakes are refused", "[recipe]") {
     std::string what = config_error(path);
     INFO(what);
     CHECK_THAT(what, Catch::StartsWith(place_at(path, 3, 5) + ": "));
-    CHECK_THAT(what, Catch::Contains("must be a mapping of options"));
+    CHECK_THAT(what, Catch::Contains("stage 0 must be a mapping of its settings"));
+    CHECK_THAT(what, Catch::Contains("found 'pretrain'"));
+    std::string list = dir.file("l.yaml", "name: x\nstages:\n  - [a, b]\n");
+    CHECK_THAT(config_error(list), Catch::Contains("stage 0 must be a mapping of its settings"));
   }
   SECTION("a stage without a task or a name") {
     std::string path = dir.file("r.yaml", "name: x\nstages:\n  - name: a\n");

@@ -331,13 +331,20 @@ RecipeSpec load_recipe(const std::string& path, const RecipeContext& context) {
     std::string label =
         item.IsMap() && item["name"] ? item["name"].as<std::string>("") : std::to_string(i);
     ConfigNode stage_node(item, path, "stages." + label);
+    if (!item.IsMap()) {
+      // Not the `type` shorthand a component's scalar is: a stage has no default settings. (This
+      // once reached item["generate"] below, where yaml-cpp threw BadSubscript; fuzz_recipe.)
+      errors.add(ConfigError(stage_node.place(),
+                             "stage " + label + " must be a mapping of its settings (name:, " +
+                                 "task:, backbone:, ...), found " +
+                                 (item.IsScalar() ? "'" + item.Scalar() + "'" : "a list")));
+      continue;
+    }
     StageSpec stage;
     stage.place = stage_node.place();
     YamlOptionReader stage_reader(stage_node, "stage '" + label + "'", {});
     errors.attempt([&] { stage_reader.read([&](OptionVisitor& v) { stage.visit(v); }); });
-    // Not item["generate"] alone: on a stage that is a scalar (`- pretrain`) yaml-cpp throws
-    // BadSubscript, past the error the reader above has just collected (found by fuzz_recipe).
-    stage.has_generate = item.IsMap() && item["generate"].IsDefined();
+    stage.has_generate = item["generate"].IsDefined();
     if (!names.insert(stage.name).second) {
       errors.add(ConfigError(stage.place, "two stages are named '" + stage.name + "'"));
     }
