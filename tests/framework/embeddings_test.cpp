@@ -338,9 +338,7 @@ TEST_CASE("embeddings: a header promising more than the file holds is refused be
   // A damaged header once sized a buffer of 4 x 4,000,000,000 floats before reading any row (the
   // input is also replayed by tools/fuzz.sh from tests/fuzz/regressions/fuzz_vector_files).
   TempDir dir;
-  const std::string path = dir.file("huge.txt", "1 4000000000
-foo 1
-");
+  const std::string path = dir.file("huge.txt", "1 4000000000\nfoo 1\n");
   for (bool binary : {false, true}) {
     try {
       WordVectors::load_word2vec(path, binary);
@@ -351,9 +349,9 @@ foo 1
       CHECK_THAT(e.message(), Catch::Contains("19 bytes"));
     }
   }
-  // The largest dimension the size allows still reads (and then fails on the short row).
+  // A dimension the file's size allows passes the header (and then fails on the short row).
   CHECK(data_error_place([&] {
-    WordVectors::load_word2vec(dir.file("wide.txt", "1 10\nfoo 1\n"), false);
+          WordVectors::load_word2vec(dir.file("wide.txt", "1 10\nfoo 1\n"), false);
         }) == dir.str("wide.txt") + ":2");
 }
 
