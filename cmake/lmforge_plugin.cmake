@@ -21,8 +21,8 @@ if(LMFORGE_SDK_CONSUMER)
 endif()
 
 # lmforge_add_plugin(NAME SOURCES a.cpp [b.cpp ...] [NO_PCH] [OUTPUT_DIRECTORY DIR])
-# Builds one plugin as a MODULE library NAME.so, linked to the SDK, exporting only the handshake and
-# registration symbols. It also makes NAME_static, a static library of the same objects, so tests
+# Builds one plugin as a MODULE library NAME.so, linked to the SDK, exporting only the handshake,
+# declaration and registration symbols. It also makes NAME_static, a static library of the same objects, so tests
 # can use the plugin's classes directly; objects nobody references (the registration) are not
 # pulled in, so many plugins fit in one test binary.
 #
@@ -64,7 +64,7 @@ function(lmforge_add_plugin name)
   if(NOT consumer)
     set_property(GLOBAL APPEND PROPERTY LMFORGE_PLUGIN_MODULES ${name})
   endif()
-  # Export only the handshake and registration symbols: nothing can come to depend on a plugin's
+  # Export only the handshake, declaration and registration symbols: nothing can come to depend on a plugin's
   # internals, and two plugins' private helpers can never collide.
   target_link_options(${name} PRIVATE "LINKER:--version-script=${exports_map}")
   set_property(TARGET ${name} APPEND PROPERTY LINK_DEPENDS ${exports_map})

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fuzzes lmforge's parsers with libFuzzer + AddressSanitizer + UndefinedBehaviorSanitizer.
 #
-#   tools/fuzz.sh [SECONDS]   each target for SECONDS (default 60), one after another
+#   tools/fuzz.sh [SECONDS] [TARGET ...]   each target (default: all) for SECONDS (default 60),
+#                                          one after another; CI runs all for 15 s (tools/test.sh)
 #
 # Builds the targets of tests/fuzz with clang into build-fuzz/ (a build folder of its own: the
 # instrumentation shares nothing with the normal build), seeds each corpus from the test
@@ -12,8 +13,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source tools/torch_pin.sh
 seconds="${1:-60}"
+shift || true
 build=build-fuzz
-targets=(fuzz_recipe fuzz_tokenizers fuzz_vocabulary fuzz_sealed_file fuzz_text_reader)
+all_targets=(fuzz_recipe fuzz_tokenizers fuzz_vocabulary fuzz_sealed_file fuzz_text_reader
+  fuzz_vector_files fuzz_labelled_text)
+targets=("$@")
+((${#targets[@]})) || targets=("${all_targets[@]}")
+for target in "${targets[@]}"; do
+  [[ " ${all_targets[*]} " == *" $target "* ]] ||
+    { echo "fuzz.sh: unknown target '$target' (known: ${all_targets[*]})" >&2; exit 2; }
+done
 cxx="$(command -v clang++-14 || command -v clang++ || true)"
 [[ -n "$cxx" ]] || { echo "fuzz.sh: needs clang (apt-get install clang-14 libclang-rt-14-dev)" >&2; exit 2; }
 
@@ -23,7 +32,7 @@ if [[ ! -f "$build/CMakeCache.txt" ]]; then
   cmake -S . -B "$build" "${generator[@]}" -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_BUILD_TYPE=Release \
     -DLMFORGE_FUZZ=ON -DLMFORGE_BUILD_TESTS=OFF -DCMAKE_PREFIX_PATH="$(lmforge_torch_prefix)" >/dev/null
 fi
-cmake --build "$build" --target lmforge_fuzz -j "$(nproc)"
+cmake --build "$build" --target "${targets[@]}" -j "$(nproc)"
 
 # Seeds: what the targets read in real use.
 seed() {
@@ -39,6 +48,28 @@ seed() {
     fuzz_vocabulary)
       printf '<pad>\t0\n<unk>\t0\n<bos>\t0\n<eos>\t0\nthe\t12\nmovie\t3\n' >"$dir/vocab.txt"
       printf '<pad>\n<unk>\n<bos>\n<eos>\n\xec\x98\x81\xed\x99\x94\n' >"$dir/plain.txt" ;;
+    fuzz_vector_files)
+      # The layouts of tests/framework/vector_init_test.cpp and embeddings_test.cpp.
+      printf '4 4\nthe 0.1 0.2 0.3 0.4\ncat 1 0 0 0\ndog 0.9 0.1 0 0\nsaw 0 0 1 0\n' >"$dir/word2vec.txt"
+      printf 'the 0.1 0.2 0.3 0.4\ncat 1 0 0 0\n\xec\x98\x81\xed\x99\x94 -1.5e-3 +2 0 0\n' >"$dir/glove.txt"
+      python3 - "$dir" <<'PY'
+import struct, sys
+rows = [("the", (0.1, 0.2, 0.3)), ("cat", (1.0, 0.0, -2.5)), ("<unk>", (0.5, 0.5, 0.5))]
+with open(sys.argv[1] + "/word2vec.bin", "wb") as f:
+    f.write(b"3 3\n")
+    for word, values in rows:  # word2vec.c's layout, with its newline after each vector
+        f.write(word.encode() + b" " + struct.pack("<3f", *values) + b"\n")
+PY
+      ;;
+    fuzz_labelled_text)
+      # The first byte picks the layout (see fuzz_labelled_text.cpp); the rest are the files of
+      # tests/framework/classification_test.cpp and tagging_test.cpp.
+      printf '\x08pos\tgood film\n\nneg\tbad film\t extra\n' >"$dir/tsv"
+      printf '\x0dlabel,text\n3,"Wall St. Bears, again"\n1,"He said ""hi"""\n2,"two\nlines"\n4,plain\n' >"$dir/csv"
+      printf '\x021 a stirring , funny film\n0\tdull\n' >"$dir/label_first"
+      printf '\x23DESC:manner How did serfdom develop ?\nNUM:date When was Ozzy born ?\n' >"$dir/trec"
+      printf '\x8e-DOCSTART- O\n\nEU NNP B-ORG\nrejects VBZ O\n# comment\n\nPeter NNP B-PER\n' >"$dir/conll"
+      printf '\x8bNew York\tB-LOC\n\xec\x84\x9c\xec\x9a\xb8\tB-LOC\n' >"$dir/conll_tab" ;;
     fuzz_sealed_file)
       python3 - "$dir" <<'PY'
 import struct, sys, zlib

@@ -6,8 +6,9 @@
 #   tools/setup.sh --debian-libtorch  also Debian's libtorch-dev 1.13 (the second supported line)
 #   tools/setup.sh --bench            also the Python peers of the benchmarks
 #   tools/setup.sh --tests            also what the test suite uses beyond the build: Chromium and a
-#                                     Korean font (to render `lmforge report` pages), and in .venv
-#                                     transformers, tokenizers and tensorboard (interop checks)
+#                                     Korean font (to render `lmforge report` pages), clang with
+#                                     libFuzzer (tools/fuzz.sh), and in .venv transformers,
+#                                     tokenizers and tensorboard (interop checks)
 # Flags combine. Libraries other than LibTorch come from Debian's packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,8 +32,9 @@ packages=(
 )
 # Debian's LibTorch 1.13 needs a threaded OpenBLAS beside it (the reference BLAS is 20x slower).
 if ((debian_libtorch)); then packages+=(libtorch-dev libopenblas0-pthread); fi
+# The tests also fuzz the parsers for a few seconds each (tools/fuzz.sh: clang's libFuzzer).
+if ((tests)); then packages+=(chromium fonts-nanum clang-14 libclang-rt-14-dev); fi
 # Benchmarks compare against Python PyTorch on the same LibTorch and against gensim/fastText.
-if ((tests)); then packages+=(chromium fonts-nanum); fi
 if ((bench)); then packages+=(python3-torch python3-gensim fasttext python3-numpy python3-sentencepiece); fi
 
 sudo_cmd=()

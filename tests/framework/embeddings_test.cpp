@@ -333,6 +333,28 @@ TEST_CASE("embeddings: word2vec files from other tools load and bad ones are ref
         dir.str("missing.txt"));
 }
 
+TEST_CASE("embeddings: a header promising more than the file holds is refused before allocating",
+          "[embed][word2vec]") {
+  // A damaged header once sized a buffer of 4 x 4,000,000,000 floats before reading any row (the
+  // input is also replayed by tools/fuzz.sh from tests/fuzz/regressions/fuzz_vector_files).
+  TempDir dir;
+  const std::string path = dir.file("huge.txt", "1 4000000000\nfoo 1\n");
+  for (bool binary : {false, true}) {
+    try {
+      WordVectors::load_word2vec(path, binary);
+      FAIL("a header of dimension 4000000000 in a 19-byte file was accepted");
+    } catch (const lmforge::DataError& e) {
+      CHECK(e.place() == path + ":1");
+      CHECK_THAT(e.message(), Catch::Contains("dimension 4000000000"));
+      CHECK_THAT(e.message(), Catch::Contains("19 bytes"));
+    }
+  }
+  // A dimension the file's size allows passes the header (and then fails on the short row).
+  CHECK(data_error_place([&] {
+          WordVectors::load_word2vec(dir.file("wide.txt", "1 10\nfoo 1\n"), false);
+        }) == dir.str("wide.txt") + ":2");
+}
+
 TEST_CASE("embeddings: Spearman uses average ranks for ties", "[embed][evaluate]") {
   using namespace lmforge::embed;
   CHECK(average_ranks({10, 20, 20, 30}) == std::vector<double>{1, 2.5, 2.5, 4});

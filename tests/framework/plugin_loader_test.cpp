@@ -2,6 +2,8 @@
 // the reason, leaves nothing of a refused plugin registered, and loads a good plugin exactly once.
 #include "plugins/plugin_loader.h"
 
+#include <dlfcn.h>
+
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
@@ -9,6 +11,7 @@
 
 #include "config/yaml_options.h"
 #include "lmforge/error.h"
+#include "lmforge/plugin.h"
 #include "lmforge/registry.h"
 #include "lmforge/tokenizer.h"
 #include "lmforge/version.h"
@@ -196,6 +199,70 @@ TEST_CASE("plugin loader: a good plugin registers with its file as source, once"
   bool has_min_count = false;
   for (const auto& d : docs) has_min_count |= d.name == "min_count";
   CHECK(has_min_count);
+}
+
+TEST_CASE("plugin loader: a plugin registering a name it did not declare is refused",
+          "[plugins][loader][declaration]") {
+  std::string path = test_plugin("undeclared_name");
+  std::string what = refusal(path);
+  INFO(what);
+  CHECK_THAT(what, Catch::StartsWith(path + ": refused"));
+  CHECK_THAT(what, Catch::Contains("registered tokenizer 'test_renamed_words', which its "
+                                   "declaration does not list"));
+  CHECK_THAT(what, Catch::Contains("it declares tokenizer 'test_declared_words'"));
+  CHECK(what.find('\n') == std::string::npos);
+  CHECK_FALSE(is_loaded(path));
+  CHECK(components_from(path) == 0);
+  CHECK_FALSE(Registry::instance().contains("tokenizer", "test_renamed_words"));
+  CHECK(Registry::instance().current_source() == "built-in");
+}
+
+TEST_CASE("plugin loader: registering around the declaration is refused",
+          "[plugins][loader][declaration]") {
+  std::string path = test_plugin("around_registrar");
+  std::string what = refusal(path);
+  INFO(what);
+  CHECK_THAT(what, Catch::StartsWith(path + ": refused"));
+  CHECK_THAT(what, Catch::Contains("registered tokenizer 'test_hidden_words' while its "
+                                   "declaration was read"));
+  CHECK_THAT(what, Catch::Contains("it declares tokenizer 'test_open_words'"));
+  CHECK_FALSE(is_loaded(path));
+  CHECK(components_from(path) == 0);
+  CHECK_FALSE(Registry::instance().contains("tokenizer", "test_hidden_words"));
+  CHECK_FALSE(Registry::instance().contains("tokenizer", "test_open_words"));
+}
+
+TEST_CASE("plugin loader: registering from a static initializer is refused, not taken as built-in",
+          "[plugins][loader][declaration]") {
+  std::string path = test_plugin("registers_at_load");
+  std::string what = refusal(path);
+  INFO(what);
+  CHECK_THAT(what, Catch::StartsWith(path + ": refused"));
+  CHECK_THAT(what, Catch::Contains("registered tokenizer 'test_early_words' while being loaded"));
+  CHECK_FALSE(is_loaded(path));
+  CHECK_FALSE(Registry::instance().contains("tokenizer", "test_early_words"));
+  CHECK_FALSE(Registry::instance().contains("tokenizer", "test_late_words"));
+  CHECK(Registry::instance().current_source() == "built-in");
+}
+
+TEST_CASE("plugin loader: a good plugin's declaration lists what it registers",
+          "[plugins][loader][declaration]") {
+  std::string path = test_plugin("good_tokenizer");
+  REQUIRE_NOTHROW(PluginLoader::instance().load_file(path));
+  // Already loaded: RTLD_NOLOAD only finds it (and dlclose drops that reference again).
+  void* handle = ::dlopen(fs::canonical(path).c_str(), RTLD_NOW | RTLD_NOLOAD);
+  REQUIRE(handle != nullptr);
+  using Components = const lmforge::PluginComponent* (*)(std::size_t*);
+  auto components = reinterpret_cast<Components>(::dlsym(handle, "lmforge_plugin_components"));
+  REQUIRE(components != nullptr);
+  std::size_t count = 0;
+  const lmforge::PluginComponent* declared = components(&count);
+  REQUIRE(count == 1);
+  CHECK(std::string(declared[0].kind) == "tokenizer");
+  CHECK(std::string(declared[0].name) == "test_reversed_words");
+  // Listing ran the registration lines without registering anything a second time.
+  CHECK(components_from(path) == 1);
+  ::dlclose(handle);
 }
 
 TEST_CASE("registry: an unknown name suggests the closest and lists the known ones",

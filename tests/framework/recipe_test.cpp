@@ -427,6 +427,17 @@ TEST_CASE("recipe: structural mistakes are refused", "[recipe]") {
     std::string empty = dir.file("e.yaml", "name: x\nstages: []\n");
     CHECK_THAT(config_error(empty), Catch::Contains("needs 'stages:'"));
   }
+  SECTION("a stage that is not a mapping") {
+    // Once escaped as yaml-cpp's BadSubscript (tests/fuzz/regressions/fuzz_recipe/).
+    std::string path = dir.file("r.yaml", "name: x\nstages:\n  - pretrain\n");
+    std::string what = config_error(path);
+    INFO(what);
+    CHECK_THAT(what, Catch::StartsWith(place_at(path, 3, 5) + ": "));
+    CHECK_THAT(what, Catch::Contains("stage 0 must be a mapping of its settings"));
+    CHECK_THAT(what, Catch::Contains("found 'pretrain'"));
+    std::string list = dir.file("l.yaml", "name: x\nstages:\n  - [a, b]\n");
+    CHECK_THAT(config_error(list), Catch::Contains("stage 0 must be a mapping of its settings"));
+  }
   SECTION("a stage without a task or a name") {
     std::string path = dir.file("r.yaml", "name: x\nstages:\n  - name: a\n");
     CHECK_THAT(config_error(path), Catch::Contains("missing required option 'stages.a.task'"));

@@ -129,9 +129,9 @@ if [[ $mode == workflow ]]; then
   { grep -q 'tests passed' "$log" && [[ -x $work/my_gru/build/my_gru_test ]]; } ||
     fail "the generated project's Catch2 test was not built and run (log: $log)"
   exported=$(nm -D --defined-only "$plugin" | awk '$2 ~ /^[TDBRVWi]$/ { print $3 }' | sort | tr '\n' ' ')
-  [[ $exported == "lmforge_plugin_info lmforge_plugin_register " ]] ||
+  [[ $exported == "lmforge_plugin_components lmforge_plugin_info lmforge_plugin_register " ]] ||
     fail "my_gru.so exports more than the handshake: $exported"
-  pass "my_gru.so exports only lmforge_plugin_info and lmforge_plugin_register"
+  pass "my_gru.so exports only lmforge_plugin_info, lmforge_plugin_components and lmforge_plugin_register"
 
   # The SDK library exports its public classes and nothing of the core: a plugin cannot link
   # against the trainer, the plugin loader, the recipe engine or the internal helpers.

@@ -13,6 +13,7 @@
 
 #include "lmforge/error.h"
 #include "lmforge/plugin.h"
+#include "plugins/plugin_declaration.h"
 
 namespace lmforge {
 namespace fs = std::filesystem;
@@ -20,6 +21,7 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr const char* kInfoSymbol = "lmforge_plugin_info";
+constexpr const char* kComponentsSymbol = "lmforge_plugin_components";
 constexpr const char* kRegisterSymbol = "lmforge_plugin_register";
 
 bool looks_like_plugin_file(const fs::path& path) {
@@ -84,6 +86,37 @@ void check_not_writable_by_others(const fs::path& path, bool scanned_folder) {
   }
 }
 
+/// Runs a plugin's registration lines (listing or registering), turning what they throw into a
+/// PluginError at `path`.
+template <class Lines>
+auto run_registration_lines(const std::string& path, Lines lines) -> decltype(lines()) {
+  try {
+    return lines();
+  } catch (const Error& e) {
+    throw PluginError(path, "registration refused: " + e.message());
+  } catch (const std::exception& e) {
+    throw PluginError(path, std::string("registration threw: ") + e.what());
+  } catch (...) {
+    throw PluginError(path, "registration threw a non-standard exception");
+  }
+}
+
+/// While a plugin loads, every registration is attributed to its file (a static initializer's
+/// too, which runs inside dlopen), so none can pass as the core's; "built-in" again afterwards
+/// however the load ends.
+class AttributeRegistrations {
+ public:
+  AttributeRegistrations(Registry& registry, const std::string& source) : registry_(registry) {
+    registry_.set_current_source(source);
+  }
+  ~AttributeRegistrations() { registry_.set_current_source("built-in"); }
+  AttributeRegistrations(const AttributeRegistrations&) = delete;
+  AttributeRegistrations& operator=(const AttributeRegistrations&) = delete;
+
+ private:
+  Registry& registry_;
+};
+
 }  // namespace
 
 PluginLoader& PluginLoader::instance() {
@@ -100,6 +133,21 @@ void PluginLoader::load_file(const std::string& path) {
   check_not_writable_by_others(canonical, false);
   check_not_writable_by_others(canonical.parent_path(), false);
 
+  Registry& registry = Registry::instance();
+  AttributeRegistrations attribute(registry, key);
+  try {
+    std::string name = load_and_register(path, canonical);
+    loaded_paths_.push_back(key);
+    loaded_.push_back(LoadedPlugin{key, std::move(name)});
+  } catch (...) {
+    registry.remove_source(key);  // nothing of a refused plugin stays registered
+    throw;
+  }
+}
+
+std::string PluginLoader::load_and_register(const std::string& path,
+                                            const std::filesystem::path& canonical) {
+  const std::string key = canonical.string();
   // Heap-allocated and never freed: a plugin's code (vtables, factories) must outlive every
   // object it made, so the library is never unloaded. Kept in a list that is itself never freed,
   // so LeakSanitizer sees it as reachable rather than leaked.
@@ -135,27 +183,28 @@ void PluginLoader::load_file(const std::string& path) {
   const PluginInfo* info = library->get<const PluginInfo*()>(kInfoSymbol)();
   if (info == nullptr) throw PluginError(path, "plugin handshake returned nothing");
   check_handshake(path, *info);
+  if (!library->has(kComponentsSymbol)) {
+    throw PluginError(path, std::string("refused: it does not declare its components (no ") +
+                                kComponentsSymbol +
+                                "; built against an older SDK?); rebuild it against this SDK");
+  }
 
   Registry& registry = Registry::instance();
-  registry.set_current_source(key);
-  try {
-    library->get<void(Registry&)>(kRegisterSymbol)(registry);
-  } catch (const Error& e) {
-    registry.remove_source(key);
-    registry.set_current_source("built-in");
-    throw PluginError(path, "registration refused: " + e.message());
-  } catch (const std::exception& e) {
-    registry.remove_source(key);
-    registry.set_current_source("built-in");
-    throw PluginError(path, std::string("registration threw: ") + e.what());
-  } catch (...) {
-    registry.remove_source(key);
-    registry.set_current_source("built-in");
-    throw PluginError(path, "registration threw a non-standard exception");
-  }
-  registry.set_current_source("built-in");
-  loaded_paths_.push_back(key);
-  loaded_.push_back(LoadedPlugin{key, info->plugin_name});
+  const ComponentSet nothing;
+  refuse_undeclared(path, registered_from(registry, key), nothing, nullptr,
+                    "while being loaded (from a static initializer)");
+  std::size_t count = 0;
+  const PluginComponent* components = run_registration_lines(path, [&] {
+    return library->get<const PluginComponent*(std::size_t*)>(kComponentsSymbol)(&count);
+  });
+  const ComponentSet declared = read_declaration(path, components, count);
+  refuse_undeclared(path, registered_from(registry, key), nothing, &declared,
+                    "while its declaration was read");
+  run_registration_lines(path, [&] { library->get<void(Registry&)>(kRegisterSymbol)(registry); });
+  const ComponentSet registered = registered_from(registry, key);
+  refuse_undeclared(path, registered, declared, &declared, "");
+  refuse_unregistered(path, declared, registered);
+  return info->plugin_name ? info->plugin_name : "?";
 }
 
 void PluginLoader::load_directory(const std::string& directory) {

@@ -1,6 +1,7 @@
 #pragma once
 // Finds and loads plugin shared libraries. Each file is loaded at most once per process and never
 // unloaded (unloading a library that links LibTorch can crash at exit: pytorch/pytorch#61111).
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -15,9 +16,11 @@ class PluginLoader {
  public:
   static PluginLoader& instance();
 
-  /// Loads one plugin file: checks the handshake (ABI, SDK, LibTorch, C++ ABI) before calling its
-  /// registration. Throws PluginError naming the file and the reason. A file already loaded
-  /// (by canonical path) is skipped.
+  /// Loads one plugin file: checks the handshake (ABI, SDK, LibTorch, C++ ABI), reads its
+  /// declaration, then calls its registration; refuses a plugin that registers a kind or name it
+  /// did not declare, or declares one it does not register. Throws PluginError naming the file
+  /// and the reason, with nothing of the plugin left registered. A file already loaded (by
+  /// canonical path) is skipped.
   void load_file(const std::string& path);
   /// Loads every `*.so` plugin in `directory` (non-recursive, sorted by name).
   void load_directory(const std::string& directory);
@@ -31,6 +34,8 @@ class PluginLoader {
 
  private:
   PluginLoader() = default;
+  /// load_file's work past the permission checks; returns the plugin's name.
+  std::string load_and_register(const std::string& path, const std::filesystem::path& canonical);
   std::vector<LoadedPlugin> loaded_;
   std::vector<std::string> loaded_paths_;
 };

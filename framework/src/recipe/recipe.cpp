@@ -318,6 +318,15 @@ RecipeSpec load_recipe(const std::string& path, const RecipeContext& context) {
     std::string label =
         item.IsMap() && item["name"] ? item["name"].as<std::string>("") : std::to_string(i);
     ConfigNode stage_node(item, path, "stages." + label);
+    if (!item.IsMap()) {
+      // Not the `type` shorthand a component's scalar is: a stage has no default settings. (This
+      // once reached item["generate"] below, where yaml-cpp threw BadSubscript; fuzz_recipe.)
+      errors.add(ConfigError(stage_node.place(),
+                             "stage " + label + " must be a mapping of its settings (name:, " +
+                                 "task:, backbone:, ...), found " +
+                                 (item.IsScalar() ? "'" + item.Scalar() + "'" : "a list")));
+      continue;
+    }
     StageSpec stage;
     stage.place = stage_node.place();
     YamlOptionReader stage_reader(stage_node, "stage '" + label + "'", {});

@@ -136,7 +136,10 @@ std::vector<LabelledRecord> read_files_per_class(const std::string& encoding,
     throw ConfigError(place, option + ": format files_per_class needs label=path entries");
   }
   std::vector<LabelledRecord> records;
-  for (const auto& [label, path] : entries) {
+  for (const auto& entry : entries) {
+    // Named copies, not structured bindings: lambdas cannot capture those before C++20 (clang).
+    const std::string& label = entry.first;
+    const std::string& path = entry.second;
     require_readable_file(path, option, place);
     for_each_line(path, encoding, place, [&](const std::string& raw, std::int64_t n) {
       std::string line = strip_bom(raw, n);
