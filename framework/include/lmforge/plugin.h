@@ -38,46 +38,14 @@ struct PluginComponent {
 
 /// What a plugin's registration lines call `reg`: the Registry's registration methods, either
 /// registering (with a registry) or only listing kind and name (without one).
-class PluginRegistrar {
+class PluginRegistrar : public RegistrationNames<PluginRegistrar> {
  public:
   using Declaration = std::vector<std::pair<std::string, std::string>>;  // kind, name
   explicit PluginRegistrar(Registry& registry) : registry_(&registry) {}
   explicit PluginRegistrar(Declaration& declaration) : declaration_(&declaration) {}
 
-  template <class T>
-  void backbone(const std::string& name, const std::string& summary) {
-    add<Backbone, T>(name, summary);
-  }
-  template <class T>
-  void head(const std::string& name, const std::string& summary) {
-    add<Head, T>(name, summary);
-  }
-  template <class T>
-  void task(const std::string& name, const std::string& summary) {
-    add<Task, T>(name, summary);
-  }
-  template <class T>
-  void tokenizer(const std::string& name, const std::string& summary) {
-    add<Tokenizer, T>(name, summary);
-  }
-  template <class T>
-  void optimizer(const std::string& name, const std::string& summary) {
-    add<torch::optim::Optimizer, T>(name, summary);
-  }
-  template <class T>
-  void schedule(const std::string& name, const std::string& summary) {
-    add<Schedule, T>(name, summary);
-  }
-  template <class T>
-  void metric(const std::string& name, const std::string& summary) {
-    add<Metric, T>(name, summary);
-  }
-  template <class T>
-  void importer(const std::string& name, const std::string& summary) {
-    add<Importer, T>(name, summary);
-  }
-
  private:
+  friend class RegistrationNames<PluginRegistrar>;
   template <class Product, class T>
   void add(const std::string& name, const std::string& summary) {
     if (registry_ != nullptr) {

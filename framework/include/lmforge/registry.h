@@ -108,7 +108,50 @@ struct ComponentKind<Importer> {
   static constexpr const char* kName = "importer";
 };
 
-class LMFORGE_API Registry {
+/// The names plugins register under, one method per kind: reg.backbone<LstmBackbone>("lstm",
+/// "word-level LSTM"). Written once for the Registry and for a plugin's registrar
+/// (lmforge/plugin.h), each of which provides `add<Product, T>(name, summary)`.
+template <class Derived>
+class RegistrationNames {
+ public:
+  template <class T>
+  void backbone(const std::string& name, const std::string& summary) {
+    self().template add<Backbone, T>(name, summary);
+  }
+  template <class T>
+  void head(const std::string& name, const std::string& summary) {
+    self().template add<Head, T>(name, summary);
+  }
+  template <class T>
+  void task(const std::string& name, const std::string& summary) {
+    self().template add<Task, T>(name, summary);
+  }
+  template <class T>
+  void tokenizer(const std::string& name, const std::string& summary) {
+    self().template add<Tokenizer, T>(name, summary);
+  }
+  template <class T>
+  void optimizer(const std::string& name, const std::string& summary) {
+    self().template add<torch::optim::Optimizer, T>(name, summary);
+  }
+  template <class T>
+  void schedule(const std::string& name, const std::string& summary) {
+    self().template add<Schedule, T>(name, summary);
+  }
+  template <class T>
+  void metric(const std::string& name, const std::string& summary) {
+    self().template add<Metric, T>(name, summary);
+  }
+  template <class T>
+  void importer(const std::string& name, const std::string& summary) {
+    self().template add<Importer, T>(name, summary);
+  }
+
+ private:
+  Derived& self() { return static_cast<Derived&>(*this); }
+};
+
+class LMFORGE_API Registry : public RegistrationNames<Registry> {
  public:
   /// The process-wide registry.
   static Registry& instance();
@@ -134,40 +177,6 @@ class LMFORGE_API Registry {
     using Context = typename ComponentKind<Product>::Context;
     const auto& factory = factory_of(ComponentKind<Product>::kName, name, place);
     return (*std::static_pointer_cast<Factory<Product, Context>>(factory))(options, context);
-  }
-
-  // The names plugins use: reg.backbone<LstmBackbone>("lstm", "word-level LSTM").
-  template <class T>
-  void backbone(const std::string& name, const std::string& summary) {
-    add<Backbone, T>(name, summary);
-  }
-  template <class T>
-  void head(const std::string& name, const std::string& summary) {
-    add<Head, T>(name, summary);
-  }
-  template <class T>
-  void task(const std::string& name, const std::string& summary) {
-    add<Task, T>(name, summary);
-  }
-  template <class T>
-  void tokenizer(const std::string& name, const std::string& summary) {
-    add<Tokenizer, T>(name, summary);
-  }
-  template <class T>
-  void optimizer(const std::string& name, const std::string& summary) {
-    add<torch::optim::Optimizer, T>(name, summary);
-  }
-  template <class T>
-  void schedule(const std::string& name, const std::string& summary) {
-    add<Schedule, T>(name, summary);
-  }
-  template <class T>
-  void metric(const std::string& name, const std::string& summary) {
-    add<Metric, T>(name, summary);
-  }
-  template <class T>
-  void importer(const std::string& name, const std::string& summary) {
-    add<Importer, T>(name, summary);
   }
 
   std::shared_ptr<Backbone> make_backbone(const std::string& name, OptionReader& options,

@@ -237,11 +237,10 @@ class Trainer::Loop {
     const std::int64_t first = resumed() && epoch == position_.epoch ? position_.step_in_epoch : 0;
     for (std::int64_t step = first; step < batches_per_epoch_ && !stop; ++step) {
       const std::int64_t group_first = step - step % options_.accumulate;
-      const bool group_end =
-          step + 1 == group_first + std::min(options_.accumulate, batches_per_epoch_ - group_first);
-      if (step == group_first) {
-        group = begin_update(std::min(options_.accumulate, batches_per_epoch_ - group_first));
-      }
+      const std::int64_t group_size =
+          std::min(options_.accumulate, batches_per_epoch_ - group_first);
+      const bool group_end = step + 1 == group_first + group_size;
+      if (step == group_first) group = begin_update(group_size);
       train_batch(epoch, step, group_end, group);
       if (group_end) stop = end_update(epoch, step, group);
     }
