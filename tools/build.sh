@@ -27,4 +27,8 @@ if [[ ! -f "$build_dir/CMakeCache.txt" ]]; then
 elif (($#)); then
   cmake -S . -B "$build_dir" "$@"
 fi
-cmake --build "$build_dir" -j "$(nproc)"
+# LMFORGE_BUILD_TARGET builds one target and what it needs instead of everything (tools/test.sh's
+# second LibTorch line builds only the core and recipe tests).
+target_args=()
+[[ -n "${LMFORGE_BUILD_TARGET:-}" ]] && target_args=(--target "$LMFORGE_BUILD_TARGET")
+cmake --build "$build_dir" -j "$(nproc)" "${target_args[@]}"

@@ -3,6 +3,9 @@
 #
 #   tools/fuzz.sh [SECONDS] [TARGET ...]   each target (default: all) for SECONDS (default 60),
 #                                          one after another; CI runs all for 15 s (tools/test.sh)
+#   FUZZ_RUNS=1000000 tools/fuzz.sh 3600    each target until a million executions (or the time)
+#   FUZZ_JOBS=2 ...                         that many fuzzing processes per target, sharing the
+#                                          corpus (executions are summed over them)
 #
 # Builds the targets of tests/fuzz with clang into build-fuzz/ (a build folder of its own: the
 # instrumentation shares nothing with the normal build), seeds each corpus from the test
@@ -97,12 +100,23 @@ for target in "${targets[@]}"; do
     "$build/fuzz/$target" tests/fuzz/regressions/"$target"/* >"$log.regressions" 2>&1 ||
       { echo "$target: a regression input fails again, see $log.regressions" >&2; status=1; }
   fi
-  ASAN_OPTIONS=detect_leaks=1 "$build/fuzz/$target" "${dict[@]}" -max_total_time="$seconds" \
-    -max_len=65536 -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
-    -artifact_prefix="$build/crashes/$target/" "$build/corpus/$target" "$build/seeds/$target" \
-    >"$log" 2>&1 || status=1
-  execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
-  rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
+  # FUZZ_JOBS processes share the corpus folder (libFuzzer reloads it, so each sees what the
+  # others found); each stops at its share of FUZZ_RUNS or at the time limit.
+  jobs="${FUZZ_JOBS:-1}" runs=()
+  [[ -n "${FUZZ_RUNS:-}" ]] && runs=(-runs=$(((FUZZ_RUNS + jobs - 1) / jobs)))
+  pids=()
+  rm -f "$log".[0-9]*
+  for ((job = 1; job <= jobs; job++)); do
+    ASAN_OPTIONS=detect_leaks=1 "$build/fuzz/$target" "${dict[@]}" "${runs[@]}" \
+      -max_total_time="$seconds" -max_len=65536 -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
+      -artifact_prefix="$build/crashes/$target/" "$build/corpus/$target" "$build/seeds/$target" \
+      >"$log.$job" 2>&1 &
+    pids+=($!)
+  done
+  for pid in "${pids[@]}"; do wait "$pid" || status=1; done
+  cat "$log".[0-9]* >"$log"
+  execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | awk '{n += $1} END {print n}')
+  rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | awk '{n += $1} END {print n}')
   crashes=$(find "$build/crashes/$target" -type f | wc -l)
   printf '%-18s %8s %12s %10s %8s\n' "$target" "$seconds" "${execs:-?}" "${rate:-?}" "$crashes"
   ((crashes == 0)) || status=1

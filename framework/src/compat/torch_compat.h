@@ -11,6 +11,24 @@ namespace lmforge::compat {
 
 inline constexpr bool kTorch2 = TORCH_VERSION_MAJOR >= 2;
 
+/// Whether plugins are loaded with RTLD_DEEPBIND, so that the libraries a plugin brings resolve
+/// their own symbols before the process's. Debian's LibTorch 1.13 exports the system protobuf
+/// (3.21) into the process, and Debian's libsentencepiece carries an exported protobuf-lite (3.14)
+/// of its own: in one symbol scope the sentencepiece plugin's protobuf calls reach 3.21 and abort
+/// ("compiled against version 3.14.0 of the Protocol Buffer runtime"). The 2.x wheel hides its
+/// protobuf, so it needs no deep binding; sanitizer runtimes refuse it.
+#if defined(__SANITIZE_ADDRESS__)
+inline constexpr bool kDeepBindPlugins = false;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+inline constexpr bool kDeepBindPlugins = false;
+#else
+inline constexpr bool kDeepBindPlugins = !kTorch2;
+#endif
+#else
+inline constexpr bool kDeepBindPlugins = !kTorch2;
+#endif
+
 /// Turns autocast on or off for one device type with the given lower-precision dtype. LibTorch
 /// 2.x takes the device type as an argument; 1.13 has one function pair per device.
 inline void set_autocast(c10::DeviceType device, bool enabled, c10::ScalarType dtype) {

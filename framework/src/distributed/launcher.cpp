@@ -1,6 +1,9 @@
 #include "distributed/launcher.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -63,6 +66,24 @@ std::string describe_status(int status) {
   return "exited with code " + std::to_string(exit_code_of(status));
 }
 
+// Whether something already listens on `port`: asked before the store is made, because
+// LibTorch 1.13's store logs each failed bind through glog on stderr before it throws, and a
+// port in use must be one line.
+bool port_in_use(int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return false;
+  const int yes = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_ANY);
+  address.sin_port = htons(static_cast<std::uint16_t>(port));
+  const bool in_use = ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 &&
+                      errno == EADDRINUSE;
+  ::close(fd);
+  return in_use;
+}
+
 void signal_all(const std::map<pid_t, int>& running, int signal) {
   for (const auto& [pid, rank] : running) ::kill(pid, signal);
 }
@@ -74,6 +95,12 @@ int launch_local_workers(const LaunchOptions& options,
   if (options.nproc < 1) throw ConfigError("--nproc", "expected at least 1 process");
   // The store lives in the launcher, so a worker that dies does not take the rendezvous with it
   // and the port is known (and checked) before any worker starts.
+  if (options.master_port != 0 && port_in_use(options.master_port)) {
+    throw Error("--master-port",
+                "cannot serve the rendezvous store on " + options.master_addr + ":" +
+                    std::to_string(options.master_port) +
+                    " (the port is in use; choose another, or 0 for any free one)");
+  }
   c10d::TCPStoreOptions store_options;
   store_options.port = static_cast<std::uint16_t>(options.master_port);
   store_options.isServer = true;

@@ -11,6 +11,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "compat/torch_compat.h"
 #include "lmforge/error.h"
 #include "lmforge/plugin.h"
 #include "plugins/plugin_declaration.h"
@@ -154,8 +155,9 @@ std::string PluginLoader::load_and_register(const std::string& path,
   static auto* libraries = new std::vector<boost::dll::shared_library*>();
   auto* library = new boost::dll::shared_library();
   std::error_code load_error;
-  library->load(canonical, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local,
-                load_error);
+  auto mode = boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local;
+  if (compat::kDeepBindPlugins) mode = mode | boost::dll::load_mode::rtld_deepbind;
+  library->load(canonical, mode, load_error);
   if (load_error) {
     delete library;  // nothing was loaded, so nothing can be unloaded
     std::string why = load_error.message();
