@@ -4,6 +4,9 @@
 #   tools/fuzz.sh [SECONDS] [TARGET ...]   each target (default: all) for SECONDS (default 60),
 #                                          one after another; CI runs all for 15 s (tools/test.sh)
 #   FUZZ_RUNS=1000000 tools/fuzz.sh 3600    each target until a million executions (or the time)
+#   FUZZ_MAX_LEN=1024 ...                   inputs up to that many bytes (default 65536): the
+#                                          coverage tracing costs per byte compared, so small
+#                                          inputs run many times faster
 #   FUZZ_JOBS=2 ...                         that many fuzzing processes per target, sharing the
 #                                          corpus (executions are summed over them)
 #
@@ -108,7 +111,7 @@ for target in "${targets[@]}"; do
   rm -f "$log".[0-9]*
   for ((job = 1; job <= jobs; job++)); do
     ASAN_OPTIONS=detect_leaks=1 "$build/fuzz/$target" "${dict[@]}" "${runs[@]}" \
-      -max_total_time="$seconds" -max_len=65536 -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
+      -max_total_time="$seconds" -max_len="${FUZZ_MAX_LEN:-65536}" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
       -artifact_prefix="$build/crashes/$target/" "$build/corpus/$target" "$build/seeds/$target" \
       >"$log.$job" 2>&1 &
     pids+=($!)

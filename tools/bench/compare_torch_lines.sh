@@ -18,9 +18,12 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
 # run BINARY RECIPE STAGE STEPS -> the train_end record
+# (each run in a folder of its own: both bench recipes name their stage lm)
 run() {
-  "$1" run "$here/recipes/bench/$2.yaml" --data-dir "$data" --out "$out" "stages.$3.train.max_steps=$4" >/dev/null
-  grep '"train_end"' "$out"/*/"$3"/metrics.jsonl | tail -1 | sed 's/^[^{]*//'
+  local dir
+  dir=$(mktemp -d "$out/run.XXXXXX")
+  "$1" run "$here/recipes/bench/$2.yaml" --data-dir "$data" --out "$dir" "stages.$3.train.max_steps=$4" >/dev/null
+  grep '"train_end"' "$dir"/*/"$3"/metrics.jsonl | tail -1 | sed 's/^[^{]*//'
 }
 field() { python3 -c "import json,sys; print(round(json.loads(sys.argv[1])['$1'], 1))" "$2"; }
 
