@@ -341,6 +341,23 @@ TEST_CASE("piece counts are those of encoding every training line whole", "[sent
   }
 }
 
+TEST_CASE("a user-defined symbol that spans words is counted where it matches", "[sentencepiece]") {
+  // "good▁movie" matches the normalised "good movie" across the space: counting word by word
+  // would miss it, so such a symbol makes the count encode whole lines.
+  std::vector<std::string> lines = corpus();
+  for (int i = 0; i < 10; ++i) lines.push_back("the good movie was really good");
+  SentencePieceOptions options = small_options();
+  options.user_defined_symbols = {"good\xE2\x96\x81movie", "<sep>"};
+  SentencePieceTokenizer tok(options, lmforge::NoContext{});
+  for (const std::string& line : lines) tok.count(line);
+  tok.build_vocabulary();
+  const std::vector<std::int64_t> expected = per_line_counts(tok, lines);
+  const std::int64_t symbol = tok.vocabulary().id("good\xE2\x96\x81movie");
+  REQUIRE(symbol != Vocabulary::kUnk);
+  CHECK(expected[static_cast<std::size_t>(symbol)] >= 10);  // it does span "good movie"
+  CHECK(tok.vocabulary().counts() == expected);
+}
+
 TEST_CASE("piece counts on real text equal a whole-line encoding", "[sentencepiece][data]") {
   // WikiText-2 (English, pre-tokenised) and ko-novels (Korean) when ../shared/data is there.
   const char* env = std::getenv("LMFORGE_DATA");

@@ -220,11 +220,12 @@ void SentencePieceTokenizer::count_pieces(std::size_t workers) {
   // normaliser maps a space to itself, so a line's pieces are its space-separated words' pieces
   // one after the other: each distinct word is encoded once, its pieces counted as often as it
   // occurs (WikiText-2: 33 thousand distinct words instead of 2 million words in 36 thousand
-  // lines). A user-defined symbol with a space in it could span two words: then every line is
-  // encoded as a whole.
+  // lines). A user-defined symbol with a space or a ▁ in it could span two words (it is matched
+  // on the normalised text, where a space is ▁): then every line is encoded as a whole.
   bool whole_lines = false;
   for (const std::string& symbol : options_.user_defined_symbols) {
-    whole_lines = whole_lines || symbol.find(' ') != std::string::npos;
+    whole_lines = whole_lines || symbol.find(' ') != std::string::npos ||
+                  symbol.find("\xE2\x96\x81") != std::string::npos;
   }
   workers = std::max<std::size_t>(1, workers);
   Vocabulary& vocab = mutable_vocabulary();
