@@ -345,7 +345,7 @@ TEST_CASE("a user-defined symbol that spans words is counted where it matches", 
   // "good▁movie" matches the normalised "good movie" across the space: counting word by word
   // would miss it, so such a symbol makes the count encode whole lines.
   std::vector<std::string> lines = corpus();
-  for (int i = 0; i < 10; ++i) lines.push_back("the good movie was really good");
+  lines.insert(lines.end(), 10, std::string("the good movie was really good"));
   SentencePieceOptions options = small_options();
   options.user_defined_symbols = {"good\xE2\x96\x81movie", "<sep>"};
   SentencePieceTokenizer tok(options, lmforge::NoContext{});
