@@ -5,7 +5,9 @@
 
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <random>
 #include <string>
@@ -280,4 +282,103 @@ TEST_CASE("input_sentence_size bounds the training sample", "[sentencepiece]") {
   for (std::int64_t c : tok.vocabulary().counts()) total += c;
   CHECK(total >= 50 * 8);
   CHECK(total < 2000 * 8 / 4);
+}
+
+namespace {
+
+// Piece frequencies as a per-line encoding of every training line gives them: what the
+// vocabulary's counts must equal, however the tokenizer computes them.
+std::vector<std::int64_t> per_line_counts(const SentencePieceTokenizer& tok,
+                                          const std::vector<std::string>& lines) {
+  std::vector<std::int64_t> counts(static_cast<std::size_t>(tok.vocabulary().size()), 0);
+  for (const std::string& line : lines) {
+    for (std::int64_t id : tok.encode(line)) ++counts[static_cast<std::size_t>(id)];
+  }
+  return counts;
+}
+
+std::vector<std::string> read_lines(const std::string& path, std::size_t limit) {
+  std::vector<std::string> lines;
+  std::ifstream in(path);
+  for (std::string line; lines.size() < limit && std::getline(in, line);) {
+    if (!line.empty()) lines.push_back(line);
+  }
+  return lines;
+}
+
+}  // namespace
+
+TEST_CASE("piece counts are those of encoding every training line whole", "[sentencepiece]") {
+  // Whitespace the normaliser collapses or maps to a space (runs of spaces, leading and trailing
+  // ones, a tab, U+3000), characters it removes or rewrites (a control character, NFKC's ﬁ and
+  // full-width letters, a lone combining mark after a space), unseen characters (byte fallback or
+  // <unk>) and repeated words: the pieces counted word by word must be the line's pieces.
+  std::vector<std::string> lines = corpus();
+  const std::vector<std::string> odd{
+      "  the movie  was   good  ",
+      "영화가\t정말 재미있었다\xE3\x80\x80배우는 연기를",
+      "a \x01 b \xEF\xAC\x81ne \xEF\xBD\x8D\xEF\xBD\x8F\xEF\xBD\x96\xEF\xBD\x89\xEF\xBD\x85",
+      "caf\xC3\xA9 cafe\xCC\x81 e \xCC\x81 \xC2\xB4 x",
+      "\xF0\x9F\x98\x80 the \xF0\x9F\x98\x80\xF0\x9F\x98\x80 movie",
+      "the the the the the the",
+  };
+  for (int i = 0; i < 20; ++i) lines.insert(lines.end(), odd.begin(), odd.end());
+  for (const char* type : {"unigram", "bpe"}) {
+    for (bool byte_fallback : {true, false}) {
+      for (std::int64_t threads : {1, 3}) {
+        INFO(type << " byte_fallback " << byte_fallback << " threads " << threads);
+        SentencePieceOptions options = small_options(type);
+        options.byte_fallback = byte_fallback;
+        options.vocab_size = byte_fallback ? 400 : 200;
+        options.character_coverage = 0.995;  // the rarest characters stay unseen
+        options.threads = threads;
+        SentencePieceTokenizer tok(options, lmforge::NoContext{});
+        for (const std::string& line : lines) tok.count(line);
+        tok.build_vocabulary();
+        CHECK(tok.vocabulary().counts() == per_line_counts(tok, lines));
+      }
+    }
+  }
+}
+
+TEST_CASE("a user-defined symbol that spans words is counted where it matches", "[sentencepiece]") {
+  // "good▁movie" matches the normalised "good movie" across the space: counting word by word
+  // would miss it, so such a symbol makes the count encode whole lines.
+  std::vector<std::string> lines = corpus();
+  lines.insert(lines.end(), 10, std::string("the good movie was really good"));
+  SentencePieceOptions options = small_options();
+  options.user_defined_symbols = {"good\xE2\x96\x81movie", "<sep>"};
+  SentencePieceTokenizer tok(options, lmforge::NoContext{});
+  for (const std::string& line : lines) tok.count(line);
+  tok.build_vocabulary();
+  const std::vector<std::int64_t> expected = per_line_counts(tok, lines);
+  const std::int64_t symbol = tok.vocabulary().id("good\xE2\x96\x81movie");
+  REQUIRE(symbol != Vocabulary::kUnk);
+  CHECK(expected[static_cast<std::size_t>(symbol)] >= 10);  // it does span "good movie"
+  CHECK(tok.vocabulary().counts() == expected);
+}
+
+TEST_CASE("piece counts on real text equal a whole-line encoding", "[sentencepiece][data]") {
+  // WikiText-2 (English, pre-tokenised) and ko-novels (Korean) when ../shared/data is there.
+  const char* env = std::getenv("LMFORGE_DATA");
+  const fs::path data = env && *env ? env : fs::path(LMFORGE_SOURCE_DIR) / ".." / "shared" / "data";
+  for (const char* file : {"wikitext-2/train.txt", "ko-novels/train.txt"}) {
+    INFO(file);
+    if (!fs::exists(data / file)) {
+      WARN("skipped: " << (data / file).string() << " not found");
+      continue;
+    }
+    const std::vector<std::string> lines = read_lines((data / file).string(), 8000);
+    for (const char* type : {"unigram", "bpe"}) {
+      INFO(type);
+      SentencePieceOptions options;
+      options.model_type = type;
+      options.vocab_size = 4000;
+      options.threads = 2;
+      SentencePieceTokenizer tok(options, lmforge::NoContext{});
+      for (const std::string& line : lines) tok.count(line);
+      tok.build_vocabulary();
+      CHECK(tok.vocabulary().counts() == per_line_counts(tok, lines));
+    }
+  }
 }

@@ -91,6 +91,9 @@ class SentencePieceTokenizer : public Tokenizer {
   /// names the model's origin in errors.
   Vocabulary load_model(const std::string& serialized, const std::string& what);
   void train();
+  /// Sets the vocabulary's counts to the trained model's piece frequencies on the sample (as
+  /// if every sample line were encoded), on `workers` threads.
+  void count_pieces(std::size_t workers);
 
   SentencePieceOptions options_;
   std::unique_ptr<sentencepiece::SentencePieceProcessor> processor_;
