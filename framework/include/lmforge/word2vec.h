@@ -62,8 +62,12 @@ struct Word2VecRows {
   std::int64_t dim;
   std::int64_t window;  ///< the task's maximum window; each centre word draws 1..window
   Word2VecHead* head;
-  float* hidden;         ///< [dim] scratch for the vector the head scores
-  float* hidden_update;  ///< [dim] scratch the head adds -lr * d(loss)/d(hidden) to
+  float* hidden;         ///< [block_rows, dim] scratch for the vector(s) the head scores
+  float* hidden_update;  ///< [block_rows, dim] scratch the head adds -lr * d(loss)/d(hidden) to
+  /// Rows `hidden` and `hidden_update` hold, and so the most vectors a pass may hand the head in
+  /// one `update_block` (one shared draw of noise words). 1 = every vector on its own, as
+  /// word2vec.c does; the word2vec task gives 2 * window (at most kMaxBlockRows).
+  std::int64_t block_rows = 1;
 };
 
 /// Loss summed over a pass's updates, for the task's log.
@@ -110,9 +114,22 @@ class LMFORGE_API Word2VecHead {
   /// `hidden_update` [D], which the caller applies to the input rows. Returns the loss in nats.
   virtual float update(const float* hidden, std::int64_t target, float lr, float* hidden_update,
                        Word2VecRng& rng) = 0;
+  /// The same step for `count` vectors at once: `hidden[m]` [D] predicts `targets[m]` and
+  /// -lr * d(loss)/d(hidden[m]) is added to row m of `hidden_update` [count, D]. A head may take
+  /// all the block's gradients at its rows as they were on entry (one small batch) and share its
+  /// random choices among the vectors: negative sampling draws one set of noise words for the block
+  /// (pWord2Vec, Ji et al. 2016), so a skip-gram window or a few CBOW positions fetch 5 random
+  /// output rows instead of 5 each. `hidden` may point into the input table; the caller applies
+  /// `hidden_update` after the call. Default: `update` for each vector in turn.
+  virtual float update_block(const float* const* hidden, const std::int64_t* targets,
+                             std::int64_t count, std::int64_t dim, float lr, float* hidden_update,
+                             Word2VecRng& rng);
 };
 
 namespace word2vec {
+
+/// The most vectors one `update_block` call takes (a pass splits larger blocks).
+constexpr std::int64_t kMaxBlockRows = 32;
 
 /// Scores beyond +-kMaxScore are treated as saturated, as in word2vec.c (MAX_EXP 6).
 constexpr float kMaxScore = 6.0f;
