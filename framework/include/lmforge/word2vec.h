@@ -201,6 +201,65 @@ LMFORGE_WORD2VEC_INLINE float dot(const float* a, const float* b, std::int64_t n
   return s;
 }
 
+/// scores[c] = h . x[c] for c < n: h is read once per 8 floats and stays in a register while the
+/// n rows' 8-float pieces stream past it.
+LMFORGE_WORD2VEC_INLINE void dots(const float* h, const float* const* x, std::int64_t n,
+                                  std::int64_t dim, float* scores) {
+  constexpr std::int64_t kCols = 8;
+  for (std::int64_t c0 = 0; c0 < n; c0 += kCols) {
+    const std::int64_t cols = n - c0 < kCols ? n - c0 : kCols;
+    Float8 acc[kCols] = {};
+    std::int64_t i = 0;
+    for (; i + 8 <= dim; i += 8) {
+      const Float8 hv = *reinterpret_cast<const Float8*>(h + i);
+      for (std::int64_t c = 0; c < cols; ++c) {
+        acc[c] += hv * *reinterpret_cast<const Float8*>(x[c0 + c] + i);
+      }
+    }
+    for (std::int64_t c = 0; c < cols; ++c) {
+      const Float8 a = acc[c];
+      float sum = ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]));
+      for (std::int64_t k = i; k < dim; ++k) sum += h[k] * x[c0 + c][k];
+      scores[c0 + c] = sum;
+    }
+  }
+}
+
+/// y += sum over k < n of a[k] * x[k]: 32 floats of y stay in registers while the n rows pass, so
+/// y is loaded and stored once rather than n times (the small matrix products of a block step).
+LMFORGE_WORD2VEC_INLINE void add_combination(const float* a, const float* const* x, std::int64_t n,
+                                             float* y, std::int64_t dim) {
+  std::int64_t i = 0;
+  for (; i + 32 <= dim; i += 32) {
+    Float8* out = reinterpret_cast<Float8*>(y + i);
+    Float8 y0 = out[0], y1 = out[1], y2 = out[2], y3 = out[3];
+    for (std::int64_t k = 0; k < n; ++k) {
+      const Float8 ak = a[k] - Float8{};
+      const Float8* xk = reinterpret_cast<const Float8*>(x[k] + i);
+      y0 += ak * xk[0];
+      y1 += ak * xk[1];
+      y2 += ak * xk[2];
+      y3 += ak * xk[3];
+    }
+    out[0] = y0;
+    out[1] = y1;
+    out[2] = y2;
+    out[3] = y3;
+  }
+  for (; i + 8 <= dim; i += 8) {
+    Float8 y0 = *reinterpret_cast<Float8*>(y + i);
+    for (std::int64_t k = 0; k < n; ++k) {
+      y0 += (a[k] - Float8{}) * *reinterpret_cast<const Float8*>(x[k] + i);
+    }
+    *reinterpret_cast<Float8*>(y + i) = y0;
+  }
+  for (; i < dim; ++i) {
+    float sum = y[i];
+    for (std::int64_t k = 0; k < n; ++k) sum += a[k] * x[k][i];
+    y[i] = sum;
+  }
+}
+
 /// y += alpha * x
 LMFORGE_WORD2VEC_INLINE void axpy(float alpha, const float* x, float* y, std::int64_t n) {
   const Float8 a = {alpha, alpha, alpha, alpha, alpha, alpha, alpha, alpha};

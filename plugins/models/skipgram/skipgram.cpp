@@ -16,6 +16,19 @@ namespace {
 // those noise rows before any of the rows moves. With rows.block_rows = 1 each pair goes alone,
 // with its own noise words, as in word2vec.c.
 struct SkipGramPass {
+  // A plain function rather than a lambda: a lambda does not take on the AVX2 target of the pass.
+  LMFORGE_WORD2VEC_INLINE static void flush(const Word2VecRows& rows, const Word2VecSentence& s,
+                                            Word2VecRng& rng, Word2VecLoss& out, float** inputs,
+                                            const std::int64_t* targets, std::int64_t count) {
+    const std::int64_t dim = rows.dim;
+    word2vec::zero(rows.hidden_update, count * dim);
+    out.loss += rows.head->update_block(inputs, targets, count, dim, s.lr, rows.hidden_update, rng);
+    out.updates += count;
+    for (std::int64_t m = 0; m < count; ++m) {
+      word2vec::add(rows.hidden_update + m * dim, inputs[m], dim);
+    }
+  }
+
   LMFORGE_WORD2VEC_INLINE void operator()(const Word2VecRows& rows, const Word2VecSentence& s,
                                           Word2VecRng& rng, Word2VecLoss& out) const {
     const std::int64_t dim = rows.dim;
@@ -26,23 +39,16 @@ struct SkipGramPass {
       word2vec::prefetch_ahead(rows, s, i);
       const auto [lo, hi] = word2vec::draw_window(rows, s, i, rng);
       std::int64_t count = 0;
-      auto flush = [&] {
-        word2vec::zero(rows.hidden_update, count * dim);
-        out.loss += rows.head->update_block(inputs, targets, count, dim, s.lr, rows.hidden_update,
-                                            rng);
-        out.updates += count;
-        for (std::int64_t m = 0; m < count; ++m) {
-          word2vec::add(rows.hidden_update + m * dim, inputs[m], dim);
-        }
-        count = 0;
-      };
       for (std::int64_t j = lo; j < hi; ++j) {
         if (j == i) continue;
         inputs[count] = rows.input + s.ids[j] * dim;
         targets[count] = s.ids[i];
-        if (++count == capacity) flush();
+        if (++count == capacity) {
+          flush(rows, s, rng, out, inputs, targets, count);
+          count = 0;
+        }
       }
-      if (count > 0) flush();
+      if (count > 0) flush(rows, s, rng, out, inputs, targets, count);
     }
   }
 };

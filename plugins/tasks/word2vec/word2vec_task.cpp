@@ -255,10 +255,9 @@ Word2VecTask::Tally Word2VecTask::train_block(const Block& block, std::string_vi
   const std::int64_t block_rows = std::min(2 * options_.window, word2vec::kMaxBlockRows);
   worker.hidden.resize(static_cast<std::size_t>(block_rows * dim_));
   worker.hidden_update.resize(static_cast<std::size_t>(block_rows * dim_));
-  const Word2VecRows rows{input_rows_,          dim_,
-                          options_.window,      head_,
-                          worker.hidden.data(), worker.hidden_update.data(),
-                          block_rows};
+  const Word2VecRows rows{
+      input_rows_, dim_, options_.window, head_, worker.hidden.data(), worker.hidden_update.data(),
+      block_rows};
   const double all_bytes = static_cast<double>(corpus_->size()) * options_.epochs;
   const bool paragraphs = options_.sentences == "paragraph";
   const auto max_length = static_cast<std::size_t>(options_.max_sentence_length);
