@@ -724,3 +724,163 @@ TEST_CASE("evaluation reports analogy accuracy and similarity correlation", "[wo
   // arbitrary, which caps the correlation at 0.89.
   CHECK(metrics.at("spearman.sim") > 0.8);
 }
+
+namespace {
+
+// The shared-noise block step of negative sampling recomputed pair by pair in double precision,
+// from the rows as they were before the step: every row m scores its own target (label 1) and
+// each of the block's noise words (label 0, skipped where it equals the row's target), with
+// word2vec.c's saturation rule and the head's tabulated sigmoid. Noise words come in draws of
+// 16: a later draw sees the output rows as the earlier ones left them.
+struct BlockReference {
+  std::vector<std::vector<double>> hidden_update;  // [count][dim]
+  std::vector<double> weight;                      // [V * dim] after the step
+  double loss = 0;
+};
+
+BlockReference block_reference(const std::vector<std::vector<float>>& hidden,
+                               const std::vector<std::int64_t>& targets,
+                               const std::vector<std::int64_t>& noise, const torch::Tensor& weight,
+                               float lr) {
+  const lmforge::word2vec::SigmoidTable sigmoid;
+  const std::int64_t dim = weight.size(1);
+  const float* w = weight.data_ptr<float>();
+  BlockReference ref;
+  ref.weight.assign(w, w + weight.numel());
+  ref.hidden_update.assign(hidden.size(), std::vector<double>(static_cast<std::size_t>(dim), 0.0));
+  for (std::size_t from = 0; from < noise.size(); from += 16) {
+    const std::vector<double> at_entry = ref.weight;  // this draw's rows
+    for (std::size_t m = 0; m < hidden.size(); ++m) {
+      std::vector<std::pair<std::int64_t, float>> pairs;
+      if (from == 0) pairs.emplace_back(targets[m], 1.0f);
+      for (std::size_t k = from; k < std::min(noise.size(), from + 16); ++k) {
+        if (noise[k] != targets[m]) pairs.emplace_back(noise[k], 0.0f);
+      }
+      for (const auto& [word, label] : pairs) {
+        const double* out = at_entry.data() + word * dim;
+        double f = 0;
+        for (std::int64_t i = 0; i < dim; ++i) f += static_cast<double>(hidden[m][i]) * out[i];
+        const auto score = static_cast<float>(f);
+        double g = score >= lmforge::word2vec::kMaxScore    ? label - 1.0
+                   : score <= -lmforge::word2vec::kMaxScore ? label
+                                                            : label - sigmoid.sigmoid(score);
+        ref.loss += sigmoid.nll(label > 0 ? score : -score);
+        g *= lr;
+        for (std::int64_t i = 0; i < dim; ++i) {
+          ref.hidden_update[m][static_cast<std::size_t>(i)] += g * out[i];
+          ref.weight[static_cast<std::size_t>(word * dim + i)] += g * hidden[m][i];
+        }
+      }
+    }
+  }
+  return ref;
+}
+
+}  // namespace
+
+TEST_CASE("negative sampling's shared-noise block step equals the pairs computed one by one",
+          "[word2vec]") {
+  const std::int64_t dim = 100, vocab = 12;
+  // Word 4 dominates the noise distribution, so it is drawn as noise for rows whose target it is.
+  const std::vector<std::int64_t> counts = {0, 0, 0, 0, 100000, 300, 50, 7, 1, 40, 20, 5};
+  const float lr = 0.05f;
+  struct Case {
+    const char* name;
+    std::vector<std::int64_t> targets;
+    std::int64_t negative;
+  };
+  const Case cases[] = {
+      {"a skip-gram window: six context rows, one centre word", {5, 5, 5, 5, 5, 5}, 5},
+      {"the same centre word as the dominant noise word", {4, 4, 4}, 5},
+      {"CBOW positions: distinct targets, one repeated, one the noise word", {6, 4, 7, 6}, 5},
+      {"more noise words than one draw of 16", {9, 10}, 20},
+  };
+  for (const Case& c : cases) {
+    SECTION(c.name) {
+      NegativeSamplingHead::Options options;
+      options.negative = c.negative;
+      NegativeSamplingHead head(options, head_context(dim, vocab));
+      head.prepare(counts);
+      torch::manual_seed(11);
+      {
+        torch::NoGradGuard no_grad;
+        head.weight().copy_(torch::randn({vocab, dim}) * 0.2);
+      }
+      const torch::Tensor before = head.weight().detach().clone();
+      std::vector<std::vector<float>> hidden;
+      std::vector<const float*> pointers;
+      for (std::size_t m = 0; m < c.targets.size(); ++m) {
+        torch::Tensor h = torch::randn({dim}) * 0.2;
+        if (m == 1) h = h * 30;  // scores beyond +-6: the saturated rule
+        hidden.emplace_back(h.data_ptr<float>(), h.data_ptr<float>() + dim);
+      }
+      for (const auto& h : hidden) pointers.push_back(h.data());
+      const auto count = static_cast<std::int64_t>(c.targets.size());
+      std::vector<float> update(static_cast<std::size_t>(count * dim), 0.0f);
+
+      // The step draws `negative` noise words, in order, from the generator it is given.
+      Word2VecRng rng(5), replay(5);
+      std::vector<std::int64_t> noise;
+      for (std::int64_t k = 0; k < c.negative; ++k) noise.push_back(head.sample(replay));
+      const float loss =
+          head.update_block(pointers.data(), c.targets.data(), count, dim, lr, update.data(), rng);
+      CHECK(rng.next() == replay.next());
+
+      const BlockReference ref = block_reference(hidden, c.targets, noise, before, lr);
+      CHECK(loss == Approx(ref.loss).epsilon(1e-5));
+      double worst = 0;
+      for (std::int64_t m = 0; m < count; ++m) {
+        for (std::int64_t i = 0; i < dim; ++i) {
+          const double expected = ref.hidden_update[m][static_cast<std::size_t>(i)];
+          worst =
+              std::max(worst, std::abs(update[static_cast<std::size_t>(m * dim + i)] - expected) /
+                                  std::max(1.0, std::abs(expected)));
+        }
+      }
+      const float* after = head.weight().data_ptr<float>();
+      std::int64_t moved = 0;
+      for (std::int64_t i = 0; i < vocab * dim; ++i) {
+        const double expected = ref.weight[static_cast<std::size_t>(i)];
+        worst = std::max(worst, std::abs(after[i] - expected) / std::max(1.0, std::abs(expected)));
+        moved += after[i] != before.data_ptr<float>()[i];
+      }
+      // To float rounding: 1e-6 absolute, relative where a value exceeds 1.
+      CHECK(worst < 1e-6);
+      CHECK(moved > 0);
+    }
+  }
+}
+
+TEST_CASE("a block of one is word2vec.c's per-pair step", "[word2vec]") {
+  const std::int64_t dim = 100, vocab = 12;
+  const std::vector<std::int64_t> counts = {0, 0, 0, 0, 100, 300, 50, 7, 1, 40, 20, 5};
+  NegativeSamplingHead a(NegativeSamplingHead::Options{}, head_context(dim, vocab));
+  NegativeSamplingHead b(NegativeSamplingHead::Options{}, head_context(dim, vocab));
+  a.prepare(counts);
+  b.prepare(counts);
+  torch::manual_seed(2);
+  {
+    torch::NoGradGuard no_grad;
+    a.weight().copy_(torch::randn({vocab, dim}) * 0.3);
+    b.weight().copy_(a.weight());
+  }
+  torch::Tensor h = torch::randn({dim}) * 0.3;
+  const float* pointer = h.data_ptr<float>();
+  const std::int64_t target = 6;
+  // A seed whose noise words are distinct (word2vec.c's step sees a repeated noise word's row
+  // after its first update, the block step before).
+  std::uint64_t seed = 0;
+  for (;; ++seed) {
+    Word2VecRng replay(seed);
+    std::set<std::int64_t> drawn;
+    for (int k = 0; k < 5; ++k) drawn.insert(a.sample(replay));
+    if (drawn.size() == 5) break;
+  }
+  std::vector<float> ua(dim, 0.0f), ub(dim, 0.0f);
+  Word2VecRng ra(seed), rb(seed);
+  const float la = a.update(pointer, target, 0.05f, ua.data(), ra);
+  const float lb = b.update_block(&pointer, &target, 1, dim, 0.05f, ub.data(), rb);
+  CHECK(la == Approx(lb).epsilon(1e-5));
+  for (std::int64_t i = 0; i < dim; ++i) CHECK(ua[i] == Approx(ub[i]).margin(1e-6));
+  CHECK(torch::allclose(a.weight(), b.weight(), 0, 1e-6));
+}

@@ -62,8 +62,12 @@ struct Word2VecRows {
   std::int64_t dim;
   std::int64_t window;  ///< the task's maximum window; each centre word draws 1..window
   Word2VecHead* head;
-  float* hidden;         ///< [dim] scratch for the vector the head scores
-  float* hidden_update;  ///< [dim] scratch the head adds -lr * d(loss)/d(hidden) to
+  float* hidden;         ///< [block_rows, dim] scratch for the vector(s) the head scores
+  float* hidden_update;  ///< [block_rows, dim] scratch the head adds -lr * d(loss)/d(hidden) to
+  /// Rows `hidden` and `hidden_update` hold, and so the most vectors a pass may hand the head in
+  /// one `update_block` (one shared draw of noise words). 1 = every vector on its own, as
+  /// word2vec.c does; the word2vec task gives 2 * window (at most kMaxBlockRows).
+  std::int64_t block_rows = 1;
 };
 
 /// Loss summed over a pass's updates, for the task's log.
@@ -110,9 +114,22 @@ class LMFORGE_API Word2VecHead {
   /// `hidden_update` [D], which the caller applies to the input rows. Returns the loss in nats.
   virtual float update(const float* hidden, std::int64_t target, float lr, float* hidden_update,
                        Word2VecRng& rng) = 0;
+  /// The same step for `count` vectors at once: `hidden[m]` [D] predicts `targets[m]` and
+  /// -lr * d(loss)/d(hidden[m]) is added to row m of `hidden_update` [count, D]. A head may take
+  /// all the block's gradients at its rows as they were on entry (one small batch) and share its
+  /// random choices among the vectors: negative sampling draws one set of noise words for the block
+  /// (pWord2Vec, Ji et al. 2016), so a skip-gram window or a few CBOW positions fetch 5 random
+  /// output rows instead of 5 each. `hidden` may point into the input table; the caller applies
+  /// `hidden_update` after the call. Default: `update` for each vector in turn.
+  virtual float update_block(const float* const* hidden, const std::int64_t* targets,
+                             std::int64_t count, std::int64_t dim, float lr, float* hidden_update,
+                             Word2VecRng& rng);
 };
 
 namespace word2vec {
+
+/// The most vectors one `update_block` call takes (a pass splits larger blocks).
+constexpr std::int64_t kMaxBlockRows = 32;
 
 /// Scores beyond +-kMaxScore are treated as saturated, as in word2vec.c (MAX_EXP 6).
 constexpr float kMaxScore = 6.0f;
@@ -182,6 +199,65 @@ LMFORGE_WORD2VEC_INLINE float dot(const float* a, const float* b, std::int64_t n
       ((acc0[0] + acc0[4]) + (acc0[1] + acc0[5])) + ((acc0[2] + acc0[6]) + (acc0[3] + acc0[7]));
   for (; i < n; ++i) s += a[i] * b[i];
   return s;
+}
+
+/// scores[c] = h . x[c] for c < n: h is read once per 8 floats and stays in a register while the
+/// n rows' 8-float pieces stream past it.
+LMFORGE_WORD2VEC_INLINE void dots(const float* h, const float* const* x, std::int64_t n,
+                                  std::int64_t dim, float* scores) {
+  constexpr std::int64_t kCols = 8;
+  for (std::int64_t c0 = 0; c0 < n; c0 += kCols) {
+    const std::int64_t cols = n - c0 < kCols ? n - c0 : kCols;
+    Float8 acc[kCols] = {};
+    std::int64_t i = 0;
+    for (; i + 8 <= dim; i += 8) {
+      const Float8 hv = *reinterpret_cast<const Float8*>(h + i);
+      for (std::int64_t c = 0; c < cols; ++c) {
+        acc[c] += hv * *reinterpret_cast<const Float8*>(x[c0 + c] + i);
+      }
+    }
+    for (std::int64_t c = 0; c < cols; ++c) {
+      const Float8 a = acc[c];
+      float sum = ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]));
+      for (std::int64_t k = i; k < dim; ++k) sum += h[k] * x[c0 + c][k];
+      scores[c0 + c] = sum;
+    }
+  }
+}
+
+/// y += sum over k < n of a[k] * x[k]: 32 floats of y stay in registers while the n rows pass, so
+/// y is loaded and stored once rather than n times (the small matrix products of a block step).
+LMFORGE_WORD2VEC_INLINE void add_combination(const float* a, const float* const* x, std::int64_t n,
+                                             float* y, std::int64_t dim) {
+  std::int64_t i = 0;
+  for (; i + 32 <= dim; i += 32) {
+    Float8* out = reinterpret_cast<Float8*>(y + i);
+    Float8 y0 = out[0], y1 = out[1], y2 = out[2], y3 = out[3];
+    for (std::int64_t k = 0; k < n; ++k) {
+      const Float8 ak = a[k] - Float8{};
+      const Float8* xk = reinterpret_cast<const Float8*>(x[k] + i);
+      y0 += ak * xk[0];
+      y1 += ak * xk[1];
+      y2 += ak * xk[2];
+      y3 += ak * xk[3];
+    }
+    out[0] = y0;
+    out[1] = y1;
+    out[2] = y2;
+    out[3] = y3;
+  }
+  for (; i + 8 <= dim; i += 8) {
+    Float8 y0 = *reinterpret_cast<Float8*>(y + i);
+    for (std::int64_t k = 0; k < n; ++k) {
+      y0 += (a[k] - Float8{}) * *reinterpret_cast<const Float8*>(x[k] + i);
+    }
+    *reinterpret_cast<Float8*>(y + i) = y0;
+  }
+  for (; i < dim; ++i) {
+    float sum = y[i];
+    for (std::int64_t k = 0; k < n; ++k) sum += a[k] * x[k][i];
+    y[i] = sum;
+  }
 }
 
 /// y += alpha * x

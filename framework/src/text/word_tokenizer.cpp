@@ -27,6 +27,36 @@ bool is_wikitext_separator(std::string_view text, std::size_t pos) {
          (text[pos + 1] == '-' || text[pos + 1] == ',' || text[pos + 1] == '.');
 }
 
+// What split_on_punctuation does with each ASCII byte, read from the same predicates the general
+// path uses (so the two agree by construction): separate, stand alone as punctuation, or join the
+// word (lowercased if asked). Most text is ASCII, and this skips decoding and four lookups per
+// character.
+struct AsciiClasses {
+  enum Kind : std::uint8_t { kWord, kSeparator, kPunctuation, kGeneral };
+  Kind kind[128];
+  char lower[128];
+  AsciiClasses() {
+    for (char32_t cp = 0; cp < 128; ++cp) {
+      const char32_t low = text::to_lower(cp);
+      lower[cp] = static_cast<char>(low);
+      if (low >= 128) {
+        kind[cp] = kGeneral;  // no such letter in Unicode's tables; exact all the same
+      } else if (text::is_unicode_space(cp) || text::is_control(cp)) {
+        kind[cp] = kSeparator;
+      } else {
+        // The general path asks after lowercasing; for ASCII only letters change, and a letter
+        // is never punctuation, so the class holds with and without `lowercase`.
+        kind[cp] = text::is_punctuation(low) ? kPunctuation : kWord;
+      }
+    }
+  }
+};
+
+const AsciiClasses& ascii_classes() {
+  static const AsciiClasses classes;
+  return classes;
+}
+
 }  // namespace
 
 void WordTokenizerOptions::visit(OptionVisitor& v) {
@@ -146,6 +176,28 @@ std::vector<std::string> WordTokenizer::split_on_punctuation(std::string_view te
       tokens.emplace_back(text.substr(pos, 3));
       pos += 3;
       continue;
+    }
+    if (static_cast<unsigned char>(c) < 128) {
+      const AsciiClasses& ascii = ascii_classes();
+      const auto byte = static_cast<unsigned char>(c);
+      const char ch = lowercase_ ? ascii.lower[byte] : c;
+      switch (ascii.kind[byte]) {
+        case AsciiClasses::kWord:
+          word.push_back(ch);
+          ++pos;
+          continue;
+        case AsciiClasses::kSeparator:
+          flush();
+          ++pos;
+          continue;
+        case AsciiClasses::kPunctuation:
+          flush();
+          tokens.emplace_back(1, ch);
+          ++pos;
+          continue;
+        case AsciiClasses::kGeneral:
+          break;
+      }
     }
     char32_t cp = text::next_code_point(text, pos);
     // Control characters and a stray byte-order mark carry no text; treating them as separators

@@ -79,6 +79,100 @@ LMFORGE_WORD2VEC_INLINE float update_rows(const Rows& rows, const Entry* table,
   return loss;
 }
 
+// pWord2Vec's step (Ji et al. 2016) for a block of vectors h_m, each with its own target t_m: one
+// draw of noise words serves the whole block. With the output rows O = [distinct targets; noise
+// words], the scores S = H O^T (only each row's own target and the noise words), the gradients
+// G = lr * (label - sigmoid(S)) (word2vec.c's saturation rule; a noise word equal to the row's
+// target is skipped), then dH = G O and dO = G^T H, all taken at the rows as they were on entry.
+// (Beyond 16 noise words they come in draws of 16, each seeing the output rows the previous one
+// left, as update_rows does.)
+// For a skip-gram window every h_m is a context row and every t_m the centre word, so the window
+// fetches 1 + negative output rows instead of (1 + negative) per context word; the rows stay in L1
+// while they are used count times. (Ji et al. gather the rows and call GEMM; at D = 100 and
+// blocks of at most 10 x 6 the products are a few hundred fused multiply-adds, cheaper as the
+// loops below than as a BLAS call: see the README's word2vec paragraph.)
+template <class Entry>
+LMFORGE_WORD2VEC_INLINE float update_block_rows(const Rows& rows, const Entry* table,
+                                                std::uint32_t table_size,
+                                                const float* const* hidden,
+                                                const std::int64_t* targets, std::int64_t count,
+                                                float lr, float* hidden_update, Word2VecRng& rng) {
+  using word2vec::kMaxScore;
+  constexpr std::int64_t kRows = word2vec::kMaxBlockRows;
+  constexpr std::int64_t kNoise = 16;  // noise words per draw, as in update_rows
+  const std::int64_t dim = rows.dim;
+  float loss = 0.0f;
+  std::int64_t words[kRows + kNoise];
+  float* out[kRows + kNoise];  // the rows of `words`
+  std::int64_t own[kRows];     // column of row m's target
+  float scores[kRows + kNoise];
+  float grad[kRows * (kRows + kNoise)];    // [count, columns]
+  float grad_t[(kRows + kNoise) * kRows];  // [columns, count]
+  std::int64_t distinct = 0;
+  for (std::int64_t m = 0; m < count; ++m) {
+    std::int64_t c = 0;
+    while (c < distinct && words[c] != targets[m]) ++c;
+    if (c == distinct) words[distinct++] = targets[m];
+    own[m] = c;
+  }
+  for (std::int64_t done = 0; done < rows.negative;) {
+    // The targets in the first round, then up to kNoise noise words shared by every row.
+    const std::int64_t first = done == 0 ? distinct : 0;
+    const std::int64_t noise = std::min(kNoise, rows.negative - done);
+    for (std::int64_t k = 0; k < noise; ++k) words[first + k] = draw(table, table_size, rng);
+    const std::int64_t columns = first + noise;
+    for (std::int64_t c = 0; c < columns; ++c) {
+      out[c] = rows.weight + words[c] * dim;
+      prefetch_row(out[c], dim);
+    }
+    // S = H O^T, then G = lr * (label - sigmoid(S)) where a row scores a column.
+    for (std::int64_t m = 0; m < count; ++m) {
+      float* g_row = grad + m * columns;
+      // A row scores its own target and the noise words; with one target (skip-gram) that is
+      // every column.
+      const std::int64_t from = first == 1 ? 0 : first;
+      word2vec::dots(hidden[m], out + from, columns - from, dim, scores + from);
+      if (first > 1) scores[own[m]] = word2vec::dot(hidden[m], out[own[m]], dim);
+      for (std::int64_t c = 0; c < columns; ++c) {
+        g_row[c] = 0.0f;
+        const bool target = c < first;
+        if (target ? c != own[m] : words[c] == targets[m]) continue;
+        const float f = scores[c];
+        const float label = target ? 1.0f : 0.0f;
+        float g;
+        if (f >= kMaxScore) {
+          g = label - 1.0f;
+        } else if (f <= -kMaxScore) {
+          g = label;
+        } else {
+          g = label - rows.sigmoid->sigmoid(f);
+        }
+        loss += rows.sigmoid->nll(target ? f : -f);
+        g_row[c] = g * lr;
+      }
+      for (std::int64_t c = 0; c < columns; ++c) grad_t[c * count + m] = g_row[c];
+    }
+    // dH = G O, at the output rows as they are before dO.
+    for (std::int64_t m = 0; m < count; ++m) {
+      word2vec::add_combination(grad + m * columns, out, columns, hidden_update + m * dim, dim);
+    }
+    // dO = G^T H, straight into the shared output rows (Hogwild).
+    for (std::int64_t c = 0; c < columns; ++c) {
+      word2vec::add_combination(grad_t + c * count, hidden, count, out[c], dim);
+    }
+    done += noise;
+  }
+  return loss;
+}
+
+template <class Entry>
+LMFORGE_WORD2VEC_AVX2 float update_block_avx2(const Rows& rows, const Entry* table,
+                                              std::uint32_t table_size, const float* const* hidden,
+                                              const std::int64_t* targets, std::int64_t count,
+                                              float lr, float* hidden_update, Word2VecRng& rng) {
+  return update_block_rows(rows, table, table_size, hidden, targets, count, lr, hidden_update, rng);
+}
+
 // The same loop compiled for AVX2 + FMA, chosen at run time.
 template <class Entry>
 LMFORGE_WORD2VEC_AVX2 float update_avx2(const Rows& rows, const Entry* table,
@@ -207,6 +301,27 @@ float NegativeSamplingHead::update(const float* hidden, std::int64_t target, flo
   const auto size = static_cast<std::uint32_t>(table_.size());
   return avx2_ ? update_avx2(rows, table_.data(), size, hidden, target, lr, hidden_update, rng)
                : update_rows(rows, table_.data(), size, hidden, target, lr, hidden_update, rng);
+}
+
+float NegativeSamplingHead::update_block(const float* const* hidden, const std::int64_t* targets,
+                                         std::int64_t count, std::int64_t dim, float lr,
+                                         float* hidden_update, Word2VecRng& rng) {
+  if (dim != dim_) {
+    throw Error("negative_sampling", "update_block: vectors of " + std::to_string(dim) +
+                                         " for a head of width " + std::to_string(dim_));
+  }
+  const Rows rows{rows_, dim_, options_.negative, &sigmoid_};
+  const auto size = static_cast<std::uint32_t>(table_.size());
+  float loss = 0.0f;
+  // Blocks beyond kMaxBlockRows go in parts, each with its own draw.
+  for (std::int64_t from = 0; from < count; from += word2vec::kMaxBlockRows) {
+    const std::int64_t n = std::min(word2vec::kMaxBlockRows, count - from);
+    loss += avx2_ ? update_block_avx2(rows, table_.data(), size, hidden + from, targets + from, n,
+                                      lr, hidden_update + from * dim, rng)
+                  : update_block_rows(rows, table_.data(), size, hidden + from, targets + from, n,
+                                      lr, hidden_update + from * dim, rng);
+  }
+  return loss;
 }
 
 }  // namespace lmforge

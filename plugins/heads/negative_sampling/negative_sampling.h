@@ -49,6 +49,9 @@ class NegativeSamplingHead : public Head, public Word2VecHead {
   void prepare(const std::vector<std::int64_t>& counts) override;
   float update(const float* hidden, std::int64_t target, float lr, float* hidden_update,
                Word2VecRng& rng) override;
+  /// One draw of `negative` noise words shared by the block's vectors (pWord2Vec).
+  float update_block(const float* const* hidden, const std::int64_t* targets, std::int64_t count,
+                     std::int64_t dim, float lr, float* hidden_update, Word2VecRng& rng) override;
 
   /// One draw from the noise distribution (after prepare).
   std::int64_t sample(Word2VecRng& rng) const;

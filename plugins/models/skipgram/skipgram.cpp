@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <string>
 
 #include "lmforge/error.h"
@@ -9,23 +10,45 @@
 namespace lmforge {
 namespace {
 
-// word2vec.c's skip-gram pass: each context row in turn predicts the centre word and takes its
-// update at once.
+// word2vec.c's skip-gram pass: each context row predicts the centre word. The context rows of one
+// window go to the head as one block (pWord2Vec, Ji et al. 2016): with negative sampling they
+// share one draw of noise words, and all of them are scored against the centre's output row and
+// those noise rows before any of the rows moves. With rows.block_rows = 1 each pair goes alone,
+// with its own noise words, as in word2vec.c.
 struct SkipGramPass {
+  // A plain function rather than a lambda: a lambda does not take on the AVX2 target of the pass.
+  LMFORGE_WORD2VEC_INLINE static void flush(const Word2VecRows& rows, const Word2VecSentence& s,
+                                            Word2VecRng& rng, Word2VecLoss& out, float** inputs,
+                                            const std::int64_t* targets, std::int64_t count) {
+    const std::int64_t dim = rows.dim;
+    word2vec::zero(rows.hidden_update, count * dim);
+    out.loss += rows.head->update_block(inputs, targets, count, dim, s.lr, rows.hidden_update, rng);
+    out.updates += count;
+    for (std::int64_t m = 0; m < count; ++m) {
+      word2vec::add(rows.hidden_update + m * dim, inputs[m], dim);
+    }
+  }
+
   LMFORGE_WORD2VEC_INLINE void operator()(const Word2VecRows& rows, const Word2VecSentence& s,
                                           Word2VecRng& rng, Word2VecLoss& out) const {
     const std::int64_t dim = rows.dim;
+    const std::int64_t capacity = std::min(rows.block_rows, word2vec::kMaxBlockRows);
+    float* inputs[word2vec::kMaxBlockRows];
+    std::int64_t targets[word2vec::kMaxBlockRows];
     for (std::int64_t i = 0; i < s.length; ++i) {
       word2vec::prefetch_ahead(rows, s, i);
       const auto [lo, hi] = word2vec::draw_window(rows, s, i, rng);
+      std::int64_t count = 0;
       for (std::int64_t j = lo; j < hi; ++j) {
         if (j == i) continue;
-        float* row = rows.input + s.ids[j] * dim;
-        word2vec::zero(rows.hidden_update, dim);
-        out.loss += rows.head->update(row, s.ids[i], s.lr, rows.hidden_update, rng);
-        ++out.updates;
-        word2vec::add(rows.hidden_update, row, dim);
+        inputs[count] = rows.input + s.ids[j] * dim;
+        targets[count] = s.ids[i];
+        if (++count == capacity) {
+          flush(rows, s, rng, out, inputs, targets, count);
+          count = 0;
+        }
       }
+      if (count > 0) flush(rows, s, rng, out, inputs, targets, count);
     }
   }
 };

@@ -250,10 +250,14 @@ void Word2VecTask::bind(Model& model) {
 Word2VecTask::Tally Word2VecTask::train_block(const Block& block, std::string_view text,
                                               std::int64_t step, Worker& worker) {
   Word2VecRng rng(mix_seed(context_.seed, epoch_, step, block.index));
-  worker.hidden.resize(static_cast<std::size_t>(dim_));
-  worker.hidden_update.resize(static_cast<std::size_t>(dim_));
+  // A skip-gram window's context rows form one block for the head (pWord2Vec's shared noise
+  // words); CBOW blocks a few centre words.
+  const std::int64_t block_rows = std::min(2 * options_.window, word2vec::kMaxBlockRows);
+  worker.hidden.resize(static_cast<std::size_t>(block_rows * dim_));
+  worker.hidden_update.resize(static_cast<std::size_t>(block_rows * dim_));
   const Word2VecRows rows{
-      input_rows_, dim_, options_.window, head_, worker.hidden.data(), worker.hidden_update.data()};
+      input_rows_, dim_, options_.window, head_, worker.hidden.data(), worker.hidden_update.data(),
+      block_rows};
   const double all_bytes = static_cast<double>(corpus_->size()) * options_.epochs;
   const bool paragraphs = options_.sentences == "paragraph";
   const auto max_length = static_cast<std::size_t>(options_.max_sentence_length);
