@@ -18,6 +18,15 @@ struct Rows {
   const word2vec::SigmoidTable* sigmoid;
 };
 
+// label - sigmoid(score), with word2vec.c's rule for saturated scores (|score| >= kMaxScore):
+// the full gradient when the sign is wrong, none when it is right.
+LMFORGE_WORD2VEC_INLINE float score_gradient(float score, float label,
+                                             const word2vec::SigmoidTable& sigmoid) {
+  if (score >= word2vec::kMaxScore) return label - 1.0f;
+  if (score <= -word2vec::kMaxScore) return label;
+  return label - sigmoid.sigmoid(score);
+}
+
 template <class Entry>
 LMFORGE_WORD2VEC_INLINE std::int64_t draw(const Entry* table, std::uint32_t size,
                                           Word2VecRng& rng) {
@@ -42,7 +51,6 @@ LMFORGE_WORD2VEC_INLINE float update_rows(const Rows& rows, const Entry* table,
                                           std::uint32_t table_size, const float* h,
                                           std::int64_t target, float lr, float* hidden_update,
                                           Word2VecRng& rng) {
-  using word2vec::kMaxScore;
   constexpr std::int64_t kBatch = 16;
   const std::int64_t dim = rows.dim;
   float loss = 0.0f;
@@ -61,16 +69,8 @@ LMFORGE_WORD2VEC_INLINE float update_rows(const Rows& rows, const Entry* table,
       const float label = done == 0 && k == 0 ? 1.0f : 0.0f;
       float* out = rows.weight + words[k] * dim;
       const float f = word2vec::dot(h, out, dim);
-      float g;
-      if (f >= kMaxScore) {
-        g = label - 1.0f;
-      } else if (f <= -kMaxScore) {
-        g = label;
-      } else {
-        g = label - rows.sigmoid->sigmoid(f);
-      }
+      const float g = score_gradient(f, label, *rows.sigmoid) * lr;
       loss += rows.sigmoid->nll(label > 0.0f ? f : -f);
-      g *= lr;
       word2vec::axpy(g, out, hidden_update, dim);
       word2vec::axpy(g, h, out, dim);
     }
@@ -97,7 +97,6 @@ LMFORGE_WORD2VEC_INLINE float update_block_rows(const Rows& rows, const Entry* t
                                                 const float* const* hidden,
                                                 const std::int64_t* targets, std::int64_t count,
                                                 float lr, float* hidden_update, Word2VecRng& rng) {
-  using word2vec::kMaxScore;
   constexpr std::int64_t kRows = word2vec::kMaxBlockRows;
   constexpr std::int64_t kNoise = 16;  // noise words per draw, as in update_rows
   const std::int64_t dim = rows.dim;
@@ -138,17 +137,8 @@ LMFORGE_WORD2VEC_INLINE float update_block_rows(const Rows& rows, const Entry* t
         const bool target = c < first;
         if (target ? c != own[m] : words[c] == targets[m]) continue;
         const float f = scores[c];
-        const float label = target ? 1.0f : 0.0f;
-        float g;
-        if (f >= kMaxScore) {
-          g = label - 1.0f;
-        } else if (f <= -kMaxScore) {
-          g = label;
-        } else {
-          g = label - rows.sigmoid->sigmoid(f);
-        }
         loss += rows.sigmoid->nll(target ? f : -f);
-        g_row[c] = g * lr;
+        g_row[c] = score_gradient(f, target ? 1.0f : 0.0f, *rows.sigmoid) * lr;
       }
       for (std::int64_t c = 0; c < columns; ++c) grad_t[c * count + m] = g_row[c];
     }
