@@ -118,8 +118,8 @@ class LMFORGE_API Word2VecHead {
   /// -lr * d(loss)/d(hidden[m]) is added to row m of `hidden_update` [count, D]. A head may take
   /// all the block's gradients at its rows as they were on entry (one small batch) and share its
   /// random choices among the vectors: negative sampling draws one set of noise words for the block
-  /// (pWord2Vec, Ji et al. 2016), so a skip-gram window or a few CBOW positions fetch 5 random
-  /// output rows instead of 5 each. `hidden` may point into the input table; the caller applies
+  /// (pWord2Vec, Ji et al. 2016), so a skip-gram window fetches 5 random output rows instead of 5
+  /// per context word. `hidden` may point into the input table; the caller applies
   /// `hidden_update` after the call. Default: `update` for each vector in turn.
   virtual float update_block(const float* const* hidden, const std::int64_t* targets,
                              std::int64_t count, std::int64_t dim, float lr, float* hidden_update,

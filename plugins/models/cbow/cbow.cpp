@@ -2,7 +2,6 @@
 
 #include <torch/torch.h>
 
-#include <algorithm>
 #include <string>
 
 #include "lmforge/error.h"
@@ -11,28 +10,15 @@ namespace lmforge {
 namespace {
 
 // word2vec.c's CBOW pass: the mean of the context rows predicts the centre word, and every context
-// row gets the whole update (word2vec.c and gensim's cbow_mean). The pass can hand kCbowBlock
-// consecutive centre words to the head as one block (with negative sampling: one draw of noise
-// words for them all, pWord2Vec's sharing; their means formed before any of the block's updates
-// lands, each context position then taking the sum of its windows' updates in one pass over its
-// row). Measured on Gutenberg (12.4M words, three seeds), blocks of 4 trained 15% more words/s
-// but lost 1.7 points of analogy accuracy (9.1% against 10.8%), blocks of 2 one point (9.8%):
-// CBOW's neighbouring windows share most of their context, so one draw of noise words for them
-// pushes nearly the same vector against the same few rows. So each centre word goes alone, with its
-// own noise words, as in word2vec.c; the block step still does its products.
-constexpr std::int64_t kCbowBlock = 1;
-
+// row gets the whole update (word2vec.c and gensim's cbow_mean). Each centre word goes to the head
+// alone, with its own noise words, as in word2vec.c. Sharing one draw of noise words among
+// consecutive centre words (pWord2Vec's blocks, as the skip-gram pass does for a window) was
+// measured on Gutenberg (12.4M words, three seeds): blocks of 4 trained 15% more words/s but lost
+// 1.7 points of analogy accuracy (9.1% against 10.8%), blocks of 2 one point (9.8%): neighbouring
+// windows share most of their context, so one draw pushes nearly the same vector against the same
+// few rows.
 struct CbowPass {
-  // Plain functions rather than lambdas: a lambda does not take on the AVX2 target of the pass it
-  // sits in.
-  struct Block {
-    float* hidden[kCbowBlock];
-    std::int64_t targets[kCbowBlock];
-    word2vec::Window windows[kCbowBlock];
-    std::int64_t centres[kCbowBlock];
-    std::int64_t count = 0;
-  };
-
+  // A plain function rather than a lambda: a lambda does not take on the AVX2 target of the pass.
   // hidden = the mean of the window's context rows, summed 32 rows at a time in registers.
   LMFORGE_WORD2VEC_INLINE static void mean(const Word2VecRows& rows, const Word2VecSentence& s,
                                            word2vec::Window w, std::int64_t centre, float* h) {
@@ -54,51 +40,24 @@ struct CbowPass {
     if (n > 0) word2vec::add_combination(share, context, n, h, rows.dim);
   }
 
-  LMFORGE_WORD2VEC_INLINE static void flush(const Word2VecRows& rows, const Word2VecSentence& s,
-                                            Word2VecRng& rng, Word2VecLoss& out, Block& b) {
-    const std::int64_t dim = rows.dim;
-    word2vec::zero(rows.hidden_update, b.count * dim);
-    out.loss +=
-        rows.head->update_block(b.hidden, b.targets, b.count, dim, s.lr, rows.hidden_update, rng);
-    out.updates += b.count;
-    // Each context position once, with the updates of every window of the block it is in.
-    const float* updates[kCbowBlock];
-    float ones[kCbowBlock];
-    for (float& one : ones) one = 1.0f;
-    std::int64_t lo = b.windows[0].lo, hi = b.windows[0].hi;
-    for (std::int64_t m = 1; m < b.count; ++m) {
-      lo = std::min(lo, b.windows[m].lo);
-      hi = std::max(hi, b.windows[m].hi);
-    }
-    for (std::int64_t j = lo; j < hi; ++j) {
-      std::int64_t n = 0;
-      for (std::int64_t m = 0; m < b.count; ++m) {
-        if (j >= b.windows[m].lo && j < b.windows[m].hi && j != b.centres[m]) {
-          updates[n++] = rows.hidden_update + m * dim;
-        }
-      }
-      if (n > 0) word2vec::add_combination(ones, updates, n, rows.input + s.ids[j] * dim, dim);
-    }
-    b.count = 0;
-  }
-
   LMFORGE_WORD2VEC_INLINE void operator()(const Word2VecRows& rows, const Word2VecSentence& s,
                                           Word2VecRng& rng, Word2VecLoss& out) const {
-    const std::int64_t capacity = std::min(rows.block_rows, kCbowBlock);
-    Block b;
+    const std::int64_t dim = rows.dim;
     for (std::int64_t i = 0; i < s.length; ++i) {
       word2vec::prefetch_ahead(rows, s, i);
       const auto window = word2vec::draw_window(rows, s, i, rng);
       if (window.hi - window.lo < 2) continue;
-      float* h = rows.hidden + b.count * rows.dim;
-      mean(rows, s, window, i, h);
-      b.hidden[b.count] = h;
-      b.targets[b.count] = s.ids[i];
-      b.windows[b.count] = window;
-      b.centres[b.count] = i;
-      if (++b.count == capacity) flush(rows, s, rng, out, b);
+      mean(rows, s, window, i, rows.hidden);
+      // A block of one: the head's block step, with the centre word's own noise words.
+      const float* hidden = rows.hidden;
+      const std::int64_t target = s.ids[i];
+      word2vec::zero(rows.hidden_update, dim);
+      out.loss += rows.head->update_block(&hidden, &target, 1, dim, s.lr, rows.hidden_update, rng);
+      ++out.updates;
+      for (std::int64_t j = window.lo; j < window.hi; ++j) {
+        if (j != i) word2vec::add(rows.hidden_update, rows.input + s.ids[j] * dim, dim);
+      }
     }
-    if (b.count > 0) flush(rows, s, rng, out, b);
   }
 };
 

@@ -251,7 +251,7 @@ Word2VecTask::Tally Word2VecTask::train_block(const Block& block, std::string_vi
                                               std::int64_t step, Worker& worker) {
   Word2VecRng rng(mix_seed(context_.seed, epoch_, step, block.index));
   // A skip-gram window's context rows form one block for the head (pWord2Vec's shared noise
-  // words); CBOW blocks a few centre words.
+  // words); CBOW hands over one centre word at a time.
   const std::int64_t block_rows = std::min(2 * options_.window, word2vec::kMaxBlockRows);
   worker.hidden.resize(static_cast<std::size_t>(block_rows * dim_));
   worker.hidden_update.resize(static_cast<std::size_t>(block_rows * dim_));
