@@ -95,6 +95,30 @@ int free_port() {
   return ntohs(addr.sin_port);
 }
 
+// A port something listens on, for as long as the object lives.
+class BusyPort {
+ public:
+  BusyPort() : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = 0;
+    REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+    REQUIRE(::listen(fd_, 1) == 0);
+    socklen_t len = sizeof(addr);
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = std::to_string(ntohs(addr.sin_port));
+  }
+  ~BusyPort() { ::close(fd_); }
+  BusyPort(const BusyPort&) = delete;
+  BusyPort& operator=(const BusyPort&) = delete;
+  const std::string& port() const { return port_; }
+
+ private:
+  int fd_;
+  std::string port_;
+};
+
 // A torchrun of the same PyTorch major version as the LibTorch under test: torchrun 2.x's agent
 // store expects a handshake that a LibTorch 1.13 worker does not send (it is refused with
 // "Connection reset by peer"). The .venv holds the 2.x wheel, so the 1.13 line looks on PATH only.
@@ -250,21 +274,24 @@ TEST_CASE("Bad data-parallel launches are refused with one line", "[distributed]
     CHECK_THAT(r.err, Catch::Contains("batch_size 9") && Catch::Contains("2 processes"));
   }
   SECTION("a port in use") {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = 0;
-    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
-    REQUIRE(::listen(fd, 1) == 0);
-    socklen_t len = sizeof(addr);
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-    std::string port = std::to_string(ntohs(addr.sin_port));
+    BusyPort busy;
+    const std::string& port = busy.port();
     auto r = run_to_end({"run", recipe, "--out", out, "--nproc", "2", "--master-port", port},
                         out + "/port");
-    ::close(fd);
     CHECK(r.code != 0);
     CHECK_THAT(r.err, Catch::Contains("--master-port") && Catch::Contains(port));
+    CHECK(lines_of(r.err).size() == 1);
+  }
+  SECTION("rank 0's port in use, started by hand") {
+    BusyPort busy;
+    const std::map<std::string, std::string> env{{"RANK", "0"},
+                                                 {"WORLD_SIZE", "2"},
+                                                 {"MASTER_ADDR", "127.0.0.1"},
+                                                 {"MASTER_PORT", busy.port()}};
+    auto r = run_to_end({"run", recipe, "--out", out, "--dist-timeout", "3"}, out + "/busy", env);
+    CHECK(r.code != 0);
+    CHECK_THAT(r.err, Catch::Contains("rank 0 of 2") && Catch::Contains(busy.port()) &&
+                          Catch::Contains("in use"));
     CHECK(lines_of(r.err).size() == 1);
   }
   SECTION("ranks started with different recipes") {

@@ -17,14 +17,13 @@ inline constexpr bool kTorch2 = TORCH_VERSION_MAJOR >= 2;
 /// of its own: in one symbol scope the sentencepiece plugin's protobuf calls reach 3.21 and abort
 /// ("compiled against version 3.14.0 of the Protocol Buffer runtime"). The 2.x wheel hides its
 /// protobuf, so it needs no deep binding; sanitizer runtimes refuse it.
-#if defined(__SANITIZE_ADDRESS__)
-inline constexpr bool kDeepBindPlugins = false;
-#elif defined(__has_feature)
+#if defined(__has_feature)
 #if __has_feature(address_sanitizer)
-inline constexpr bool kDeepBindPlugins = false;
-#else
-inline constexpr bool kDeepBindPlugins = !kTorch2;
+#define LMFORGE_UNDER_ASAN 1  // clang's spelling of gcc's __SANITIZE_ADDRESS__
 #endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) || defined(LMFORGE_UNDER_ASAN)
+inline constexpr bool kDeepBindPlugins = false;
 #else
 inline constexpr bool kDeepBindPlugins = !kTorch2;
 #endif

@@ -9,6 +9,7 @@
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
+#include "distributed/port.h"
 #include "lmforge/error.h"
 
 namespace lmforge {
@@ -54,6 +55,10 @@ class GlooCommunicator : public Communicator {
     options.waitWorkers = false;
     options.timeout = timeout;
     std::string where = world_.master_addr + ":" + std::to_string(world_.master_port);
+    if (options.isServer && world_.master_port != 0 && port_in_use(world_.master_port)) {
+      throw Error(world_.describe(), "cannot serve the rendezvous store on " + where +
+                                         " (the port is in use; choose another MASTER_PORT)");
+    }
     try {
       store_ = c10::make_intrusive<c10d::TCPStore>(world_.master_addr, options);
     } catch (const std::exception& e) {

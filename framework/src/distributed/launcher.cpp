@@ -1,9 +1,6 @@
 #include "distributed/launcher.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -15,6 +12,7 @@
 #include <thread>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
+#include "distributed/port.h"
 #include "lmforge/error.h"
 
 namespace lmforge {
@@ -64,24 +62,6 @@ std::string describe_status(int status) {
            ::strsignal(WTERMSIG(status)) + ")";
   }
   return "exited with code " + std::to_string(exit_code_of(status));
-}
-
-// Whether something already listens on `port`: asked before the store is made, because
-// LibTorch 1.13's store logs each failed bind through glog on stderr before it throws, and a
-// port in use must be one line.
-bool port_in_use(int port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return false;
-  const int yes = 1;
-  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_ANY);
-  address.sin_port = htons(static_cast<std::uint16_t>(port));
-  const bool in_use = ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 &&
-                      errno == EADDRINUSE;
-  ::close(fd);
-  return in_use;
 }
 
 void signal_all(const std::map<pid_t, int>& running, int signal) {
