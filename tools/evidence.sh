@@ -1,19 +1,25 @@
 #!/usr/bin/env bash
-# Does pre-training pay? TREC-6 and SST-2 test accuracy of the same LSTM and transformer bodies,
-# pre-trained by next-word prediction (LSTM, GPT) or masked-token recovery (BERT: the transformer
-# body run bidirectionally) on WikiText-2 vs trained from scratch, with 100% and 10%
-# of the training labels; for the LSTM also the same pre-trained body with every layer trained at
-# one rate from the first step (no gradual unfreezing, no discriminative rates), which separates
-# what pre-training gives from what ULMFiT's schedule does with it. Writes OUT/evidence.md: the
-# table, and under it every lmforge command
-# that produced it, in order (each row can be re-run alone with its commands).
+# Does pre-training pay? TREC-6 and SST-2 test accuracy of the same bodies pre-trained on
+# WikiText-2 vs trained from scratch, with 100% and 10% of the training labels:
+#   lstm         next-word LSTM (ULMFiT's three steps), also with every layer trained at one rate
+#                from the first step (no gradual unfreezing, no discriminative rates), which
+#                separates what pre-training gives from what ULMFiT's schedule does with it;
+#   transformer  next-token transformer (GPT), every layer fine-tuned under a new head;
+#   bert         the same transformer body run bidirectionally, pre-trained by masked-token recovery;
+#   lora         the GPT body frozen with rank-8 LoRA adapters (recipes/lora_*.yaml), beside full
+#                fine-tuning of the same body at one rate; its baseline is the transformer's;
+#   cnn          Kim's sentence CNN with lmforge's word2vec vectors (WikiText-2) as its first
+#                layer, frozen (static) and trained further (non-static), vs random init.
+# Writes OUT/evidence.md: the table, and under it every lmforge command that produced it, in order
+# (each row can be re-run alone with its commands).
 #
-#   tools/evidence.sh [DATA_DIR] [OUT_DIR]        # about 75 minutes on 2 cores, plus the pre-trainings
-#   BODIES=bert tools/evidence.sh ...             # only some bodies' rows (lstm, transformer, bert)
+#   tools/evidence.sh [DATA_DIR] [OUT_DIR]        # lstm, transformer, bert: about 75 minutes on 2
+#                                                 # cores, plus the pre-trainings
+#   BODIES="lora cnn" tools/evidence.sh ...       # only some bodies' rows
 #
 # Resumable: finished stages are skipped when it is run again with the same OUT_DIR.
 # Each body is pre-trained once (stage `pretrain` of ulmfit_trec.yaml, gpt_finetune_trec.yaml and
-# bert_finetune_trec.yaml)
+# bert_finetune_trec.yaml; the word vectors by cnn_trec_vectors.yaml's `word2vec` stage)
 # and the SST-2 recipes start from those directories (`init.from` set on the command line). The
 # LSTM's language-model fine-tuning (ULMFiT's middle step) reads all of the task's training text,
 # labels unused, in the 10% rows too: the setting of ULMFiT's label-efficiency experiments.
@@ -36,8 +42,9 @@ run() {  # lmforge run RECIPE ARGS...: logged, resumable
   "$lmforge" run "$here/$recipe" --data-dir "$data" --out "$out" --resume "$@" \
     >>"$out/log.txt" 2>&1 || { echo "failed; see $out/log.txt" >&2; tail -5 "$out/log.txt" >&2; exit 1; }
 }
-test_accuracy() {  # RUN STAGE -> test accuracy in percent
-  /usr/bin/env python3 - "$out/$1/$2/metrics.jsonl" <<'PY'
+test_accuracy() {  # RUN/STAGE -> test accuracy in percent; "-" -> a dash (no such column)
+  [[ $1 == - ]] && { echo "–"; return; }
+  /usr/bin/env python3 - "$out/$1/metrics.jsonl" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if '"split": "test"' in l or '"split":"test"' in l]
 print(f"{100 * rows[-1]['accuracy']:.1f}")
@@ -51,21 +58,27 @@ suffix() { [[ $1 == 1.0 ]] && echo "" || echo "_$(awk "BEGIN{print $1*100}")pct"
 lstm_body=${LSTM_BODY:-$out/ulmfit_trec/pretrain}
 gpt_body=${GPT_BODY:-$out/gpt_finetune_trec/pretrain}
 bert_body=${BERT_BODY:-$out/bert_finetune_trec/pretrain}
-echo "# bodies: LSTM $lstm_body, transformer $gpt_body, BERT $bert_body" >>"$commands"
+vectors=${VECTORS:-$out/cnn_trec_vectors/word2vec}
+echo "# bodies: LSTM $lstm_body, transformer $gpt_body, BERT $bert_body, vectors $vectors" >>"$commands"
 
 rows=()
-row() {  # DATASET BODY PERCENT PRETRAINED_RUN PRETRAINED_STAGE SCRATCH_STAGE [ALL_LAYERS_STAGE]
-  local all="–"
-  [[ -n ${7:-} ]] && all=$(test_accuracy "$4" "$7")
-  rows+=("| ${1^^} | $2 | $3% | $(test_accuracy "$4" "$5") | $all | $(test_accuracy "${1}_scratch" "$6") |")
+row() {  # DATASET BODY PERCENT PRETRAINED ALL_LAYERS SCRATCH, each RUN/STAGE or -
+  rows+=("| ${1^^} | $2 | $3% | $(test_accuracy "$4") | $(test_accuracy "$5") | $(test_accuracy "$6") |")
 }
 for body in ${BODIES:-lstm transformer bert}; do
   if [[ $body == lstm ]]; then
     [[ -n ${LSTM_BODY:-} ]] || run recipes/ulmfit_trec.yaml --stages pretrain
   elif [[ $body == transformer ]]; then
     [[ -n ${GPT_BODY:-} ]] || run recipes/gpt_finetune_trec.yaml --stages pretrain
-  else
+  elif [[ $body == bert ]]; then
     [[ -n ${BERT_BODY:-} ]] || run recipes/bert_finetune_trec.yaml --stages pretrain
+  elif [[ $body == lora ]]; then
+    [[ -n ${GPT_BODY:-} ]] || run recipes/gpt_finetune_trec.yaml --stages pretrain
+  elif [[ $body == cnn ]]; then
+    [[ -n ${VECTORS:-} ]] || run recipes/cnn_trec_vectors.yaml --stages word2vec
+  else
+    echo "evidence.sh: unknown body '$body' in BODIES (lstm, transformer, bert, lora, cnn)" >&2
+    exit 2
   fi
   for dataset in trec sst2; do
     # ULMFiT's middle step: the LSTM language model fine-tuned on this data set's text, once for
@@ -91,7 +104,8 @@ for body in ${BODIES:-lstm transformer bert}; do
         run "recipes/${dataset}_scratch.yaml" --stages "lstm$s" \
           "stages.lstm.task.fraction=$fraction" "stages.lstm.train.epochs=$epochs" \
           "stages.lstm.name=lstm$s"
-        row "$dataset" LSTM "$percent" "ulmfit_$dataset" "classify$s" "lstm$s" "classify_all$s"
+        row "$dataset" LSTM "$percent" "ulmfit_$dataset/classify$s" "ulmfit_$dataset/classify_all$s" \
+          "${dataset}_scratch/lstm$s"
       elif [[ $body == transformer ]]; then
         run "recipes/gpt_finetune_$dataset.yaml" --stages "classify$s" \
           "stages.classify.init.from=$gpt_body" \
@@ -100,8 +114,9 @@ for body in ${BODIES:-lstm transformer bert}; do
         run "recipes/${dataset}_scratch.yaml" --stages "transformer$s" \
           "stages.transformer.task.fraction=$fraction" "stages.transformer.train.epochs=$epochs" \
           "stages.transformer.name=transformer$s"
-        row "$dataset" transformer "$percent" "gpt_finetune_$dataset" "classify$s" "transformer$s"
-      else
+        row "$dataset" transformer "$percent" "gpt_finetune_$dataset/classify$s" - \
+          "${dataset}_scratch/transformer$s"
+      elif [[ $body == bert ]]; then
         # BERT: the masked-LM body under the same head and schedule; its baseline is the same
         # transformer from scratch run bidirectionally, as the pre-trained body is.
         run "recipes/bert_finetune_$dataset.yaml" --stages "classify$s" \
@@ -111,7 +126,38 @@ for body in ${BODIES:-lstm transformer bert}; do
         run "recipes/${dataset}_scratch.yaml" --stages "encoder$s" \
           "stages.transformer.task.fraction=$fraction" "stages.transformer.train.epochs=$epochs" \
           stages.transformer.backbone.mode=bidirectional "stages.transformer.name=encoder$s"
-        row "$dataset" "transformer (BERT)" "$percent" "bert_finetune_$dataset" "classify$s" "encoder$s"
+        row "$dataset" "transformer (BERT)" "$percent" "bert_finetune_$dataset/classify$s" - \
+          "${dataset}_scratch/encoder$s"
+      elif [[ $body == lora ]]; then
+        # LoRA on the GPT body (pre-trained column) against every weight of the same body
+        # fine-tuned at one rate (all-layers column), same head, data and steps; the from-scratch
+        # transformer is the baseline, as for the GPT rows.
+        for stage in full lora; do
+          run "recipes/lora_$dataset.yaml" --stages "$stage$s" \
+            "stages.$stage.init.from=$gpt_body" \
+            "stages.$stage.task.fraction=$fraction" "stages.$stage.train.epochs=$epochs" \
+            "stages.$stage.name=$stage$s"
+        done
+        run "recipes/${dataset}_scratch.yaml" --stages "transformer$s" \
+          "stages.transformer.task.fraction=$fraction" "stages.transformer.train.epochs=$epochs" \
+          "stages.transformer.name=transformer$s"
+        row "$dataset" "transformer + LoRA" "$percent" "lora_$dataset/lora$s" "lora_$dataset/full$s" \
+          "${dataset}_scratch/transformer$s"
+      else
+        # Kim's CNN: static vectors (pre-trained column), non-static (all-layers column), random
+        # init (from scratch); its recipes train 10 epochs, so 100 at 10% of the labels.
+        cnn_epochs=$(awk "BEGIN{print int(10 / $fraction + 0.5)}")
+        for stage in cnn_static cnn_nonstatic; do
+          run "recipes/cnn_${dataset}_vectors.yaml" --stages "$stage$s" \
+            "stages.$stage.init.vectors=$vectors" \
+            "stages.$stage.task.fraction=$fraction" "stages.$stage.train.epochs=$cnn_epochs" \
+            "stages.$stage.name=$stage$s"
+        done
+        run "recipes/cnn_$dataset.yaml" --stages "cnn_rand$s" \
+          "stages.cnn_rand.task.fraction=$fraction" "stages.cnn_rand.train.epochs=$cnn_epochs" \
+          "stages.cnn_rand.name=cnn_rand$s"
+        row "$dataset" "CNN, word2vec vectors" "$percent" "cnn_${dataset}_vectors/cnn_static$s" \
+          "cnn_${dataset}_vectors/cnn_nonstatic$s" "cnn_$dataset/cnn_rand$s"
       fi
     done
   done

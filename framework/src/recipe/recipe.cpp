@@ -1,6 +1,7 @@
 #include "recipe/recipe.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <filesystem>
 #include <set>
@@ -8,6 +9,7 @@
 #include "config/error_list.h"
 #include "config/suggest.h"
 #include "config/yaml_options.h"
+#include "io/atomic_file.h"
 #include "lmforge/error.h"
 #include "lmforge/registry.h"
 
@@ -169,17 +171,56 @@ std::string interpolate(const std::string& text, const std::map<std::string, std
   return out + text.substr(pos);
 }
 
+// yaml-cpp ends a flow map at its first `}`, so `task: {train: ${data}/train.txt}` did not parse
+// ("end of map flow not found"), though every example writes recipes that way. Before parsing,
+// each `${NAME}` on one line becomes `$<NAME>`: the same length, so every mark keeps its
+// line:col, and no flow indicator. Interpolation reads the form back. A text that already holds
+// `$<` is left as it is, so nothing a user wrote is ever rewritten.
+constexpr char kHiddenOpen[] = "$<";
+constexpr char kHiddenClose = '>';
+
+bool hide_variables(std::string& text) {
+  if (text.find(kHiddenOpen) != std::string::npos) return false;
+  bool hidden = false;
+  for (std::size_t open = text.find("${"); open != std::string::npos;
+       open = text.find("${", open + 2)) {
+    // Only a well-formed `${NAME}`: anything else is left for interpolate() to report.
+    std::size_t close = open + 2;
+    while (close < text.size() &&
+           (std::isalnum(static_cast<unsigned char>(text[close])) || text[close] == '_' ||
+            text[close] == ':' || text[close] == '-' || text[close] == '.')) {
+      ++close;
+    }
+    if (close == text.size() || text[close] != '}') continue;
+    text[open + 1] = '<';
+    text[close] = kHiddenClose;
+    hidden = true;
+  }
+  return hidden;
+}
+
+std::string reveal_variables(std::string text) {
+  for (std::size_t open = text.find(kHiddenOpen); open != std::string::npos;
+       open = text.find(kHiddenOpen, open + 2)) {
+    std::size_t close = text.find(kHiddenClose, open + 2);
+    if (close == std::string::npos) break;
+    text[open + 1] = '{';
+    text[close] = '}';
+  }
+  return text;
+}
+
 void interpolate_tree(YAML::Node node, const std::map<std::string, std::string>& vars,
-                      const ConfigNode& root) {
+                      const ConfigNode& root, bool hidden) {
   if (node.IsScalar()) {
-    const std::string& text = node.Scalar();
+    const std::string text = hidden ? reveal_variables(node.Scalar()) : node.Scalar();
     if (text.find("${") != std::string::npos) {
       // Keep the mark: assigning a string would drop it, so rebuild via the node's own scalar.
       node = interpolate(text, vars, root.place_of(node));
     }
   } else if (node.IsSequence() || node.IsMap()) {
     for (auto it = node.begin(); it != node.end(); ++it) {
-      interpolate_tree(node.IsMap() ? it->second : *it, vars, root);
+      interpolate_tree(node.IsMap() ? it->second : *it, vars, root, hidden);
     }
   }
 }
@@ -275,8 +316,11 @@ RecipeSpec load_recipe(const std::string& path, const RecipeContext& context) {
   std::error_code ec;
   if (!fs::is_regular_file(path, ec)) throw ConfigError(path, "recipe file not found");
   YAML::Node root;
+  bool hidden = false;
   try {
-    root = YAML::LoadFile(path);
+    std::string text = io::read_text(path);
+    hidden = hide_variables(text);
+    root = YAML::Load(text);
   } catch (const YAML::ParserException& e) {
     throw ConfigError(
         path + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1),
@@ -300,7 +344,7 @@ RecipeSpec load_recipe(const std::string& path, const RecipeContext& context) {
       {"recipe_dir", fs::path(path).parent_path().string().empty()
                          ? "."
                          : fs::path(path).parent_path().string()}};
-  interpolate_tree(root, vars, top);
+  interpolate_tree(root, vars, top, hidden);
 
   // Every mistake of the recipe's own keys (top level and each stage's) is reported at once.
   ErrorCollector errors;
