@@ -7,7 +7,7 @@
 #   transformer  next-token transformer (GPT), every layer fine-tuned under a new head;
 #   bert         the same transformer body run bidirectionally, pre-trained by masked-token recovery;
 #   lora         the GPT body frozen with rank-8 LoRA adapters (recipes/lora_*.yaml), beside full
-#                fine-tuning of the same body at one rate; its baseline is the transformer's;
+#                fine-tuning of the same body at one rate (from scratch: the transformer rows);
 #   cnn          Kim's sentence CNN with lmforge's word2vec vectors (WikiText-2) as its first
 #                layer, frozen (static) and trained further (non-static), vs random init.
 # Writes OUT/evidence.md: the table, and under it every lmforge command that produced it, in order
@@ -130,19 +130,15 @@ for body in ${BODIES:-lstm transformer bert}; do
           "${dataset}_scratch/encoder$s"
       elif [[ $body == lora ]]; then
         # LoRA on the GPT body (pre-trained column) against every weight of the same body
-        # fine-tuned at one rate (all-layers column), same head, data and steps; the from-scratch
-        # transformer is the baseline, as for the GPT rows.
+        # fine-tuned at one rate (all-layers column), same head, data and steps. The from-scratch
+        # baseline is the transformer rows' (BODIES=transformer), not trained again here.
         for stage in full lora; do
           run "recipes/lora_$dataset.yaml" --stages "$stage$s" \
             "stages.$stage.init.from=$gpt_body" \
             "stages.$stage.task.fraction=$fraction" "stages.$stage.train.epochs=$epochs" \
             "stages.$stage.name=$stage$s"
         done
-        run "recipes/${dataset}_scratch.yaml" --stages "transformer$s" \
-          "stages.transformer.task.fraction=$fraction" "stages.transformer.train.epochs=$epochs" \
-          "stages.transformer.name=transformer$s"
-        row "$dataset" "transformer + LoRA" "$percent" "lora_$dataset/lora$s" "lora_$dataset/full$s" \
-          "${dataset}_scratch/transformer$s"
+        row "$dataset" "transformer + LoRA" "$percent" "lora_$dataset/lora$s" "lora_$dataset/full$s" -
       else
         # Kim's CNN: static vectors (pre-trained column), non-static (all-layers column), random
         # init (from scratch); its recipes train 10 epochs, so 100 at 10% of the labels.

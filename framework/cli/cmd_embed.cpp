@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <set>
@@ -28,7 +29,9 @@ namespace fs = std::filesystem;
 
 constexpr const char* kUsage = "lmforge embed RUN SUBCOMMAND [ARGS] [options]";
 constexpr const char* kSubcommandHelp =
-    "RUN is a run directory (its last stage with a checkpoint) or one stage's directory.\n"
+    "RUN is a run directory (its last stage with a checkpoint) or one stage's directory; with\n"
+    "--vectors-format word2vec|word2vec-binary|glove it is a vectors file instead (any tool's:\n"
+    "gensim, fastText, Stanford GloVe), for every subcommand but search and --corpus.\n"
     "\n"
     "subcommands:\n"
     "  nearest WORD [-k 10] [--metric cosine|l2]     the closest words\n"
@@ -208,6 +211,68 @@ int run_evaluate(const WordVectors& vectors, const std::string& analogies,
   return 0;
 }
 
+/// What the word subcommands read besides the vectors, checked before anything loads.
+struct WordCommandSettings {
+  std::vector<std::string> words;  ///< the subcommand's words, as typed
+  std::string metric = "cosine";
+  std::int64_t k = 0;  ///< 0 = the subcommand's default
+  std::int64_t limit = 2000;
+  std::uint64_t seed = 1;
+  std::int64_t show = 10;
+  std::int64_t count = 20;
+  std::string format = "word2vec";
+  std::string output;
+  std::string analogies;
+  std::vector<std::string> similarity;
+  std::int64_t restrict_vocab = 30000;
+};
+
+/// nearest, analogy, similarity, cluster, outliers, export and evaluate over `vectors`; `word`
+/// maps a typed word to the vocabulary's form of it.
+int run_word_command(const std::string& name, const WordVectors& vectors,
+                     const std::function<std::string(const std::string&)>& word_form,
+                     const WordCommandSettings& settings) {
+  const Vocabulary& vocabulary = vectors.vocabulary();
+  auto word = [&](std::size_t i) { return word_form(settings.words[i]); };
+  auto k_or = [&](std::int64_t fallback) { return settings.k > 0 ? settings.k : fallback; };
+  if (name == "nearest") {
+    std::cout << "nearest to '" << word(0) << "' ("
+              << (settings.metric == "l2" ? "L2 distance" : "cosine similarity") << "):\n";
+    print_neighbours(vectors.nearest(word(0), k_or(10), settings.metric), settings.metric == "l2");
+  } else if (name == "analogy") {
+    std::cout << "'" << word(0) << "' is to '" << word(1) << "' as '" << word(2)
+              << "' is to (cosine similarity):\n";
+    print_neighbours(vectors.analogy(word(0), word(1), word(2), k_or(5)), false);
+  } else if (name == "similarity") {
+    std::cout << "cosine similarity of '" << word(0) << "' and '" << word(1)
+              << "': " << format_score(vectors.similarity(word(0), word(1))) << "\n";
+  } else if (name == "cluster") {
+    return run_cluster(vectors, settings.k, settings.limit, settings.seed, settings.show);
+  } else if (name == "outliers") {
+    const std::int64_t k = k_or(10);
+    const std::int64_t words_total = vocabulary.size() - Vocabulary::kEos - 1;
+    auto outliers = vectors.outliers(k, settings.limit, settings.count, settings.seed);
+    std::cout << outliers.size() << " words farthest from their centre among " << k
+              << " k-means clusters of " << describe_subset(settings.limit, words_total)
+              << " (cosine similarity to the centre, seed " << settings.seed << "):\n";
+    print_neighbours(outliers, false);
+  } else if (name == "export") {
+    const bool binary = settings.format == "word2vec-binary";
+    const std::int64_t written = vectors.save_word2vec(settings.output, binary);
+    const std::int64_t left_out = vocabulary.size() - Vocabulary::kEos - 1 - written;
+    std::cout << "wrote " << written << " vectors of dimension " << vectors.vectors().size(1)
+              << " to " << settings.output << " (" << (binary ? "word2vec binary" : "word2vec text")
+              << ")\n";
+    if (left_out > 0) {
+      std::cout << "left out " << left_out
+                << " token(s) containing a space or a newline, which the format cannot hold\n";
+    }
+  } else if (name == "evaluate") {
+    return run_evaluate(vectors, settings.analogies, settings.similarity, settings.restrict_vocab);
+  }
+  return 0;
+}
+
 }  // namespace
 
 int embed_command(const Args& args) {
@@ -233,6 +298,9 @@ int embed_command(const Args& args) {
       "query", po::value<std::string>(), "search: the text to look for")(
       "queries", po::value<std::string>(),
       "search: a file whose line i asks for line i of --corpus (prints recall@1, recall@k)");
+  options.add_options()("vectors-format", po::value<std::string>(),
+                        "RUN is a vectors file in this format: word2vec (text), word2vec-binary "
+                        "or glove (header-less text)");
   add_plugin_path_option(options);
   Parsed parsed = parse_command("embed", args, options);
   const po::variables_map& values = parsed.values;
@@ -274,13 +342,18 @@ int embed_command(const Args& args) {
   // An option the subcommand does not read would be silently ignored: refuse it instead.
   for (const auto& option : options.options()) {
     const std::string& long_name = option->long_name();
-    if (long_name == "help" || long_name == "plugin-path" || !values.count(long_name)) continue;
+    if (long_name == "help" || long_name == "plugin-path" || long_name == "vectors-format" ||
+        !values.count(long_name)) {
+      continue;
+    }
     if (!subcommand->options.count(long_name)) {
       throw ConfigError("--" + long_name, "is not an option of `lmforge embed " + name + "`");
     }
   }
 
   // Everything that can be checked without the model is checked before loading it.
+  WordCommandSettings settings;
+  settings.words = words;
   const std::string metric = option_or<std::string>(values, "metric", "cosine");
   if (metric != "cosine" && metric != "l2") {
     throw ConfigError("--metric", "unknown metric '" + metric + "'" +
@@ -294,8 +367,14 @@ int embed_command(const Args& args) {
                                       "; formats: word2vec, word2vec-binary");
   }
   const std::uint64_t seed = option_or<std::uint64_t>(values, "seed", 1);
-  const std::int64_t limit = non_negative(values, "limit", 2000);
-  const std::int64_t restrict_vocab = non_negative(values, "restrict-vocab", 30000);
+  settings.metric = metric;
+  settings.format = format;
+  settings.seed = seed;
+  settings.limit = non_negative(values, "limit", 2000);
+  settings.restrict_vocab = non_negative(values, "restrict-vocab", 30000);
+  if (values.count("k")) settings.k = positive(values, "k", 0);
+  settings.show = positive(values, "show", 10);
+  settings.count = positive(values, "count", 20);
   std::string output;
   if (name == "export") {
     if (!values.count("output")) throw ConfigError("--output", "export needs an output file");
@@ -309,9 +388,12 @@ int embed_command(const Args& args) {
   if (name == "cluster" && !values.count("k")) {
     throw ConfigError("lmforge embed cluster", "needs the number of clusters: -k N");
   }
+  settings.output = output;
   std::string analogies = option_or<std::string>(values, "analogies", "");
   std::vector<std::string> similarity =
       option_or<std::vector<std::string>>(values, "similarity", {});
+  settings.analogies = analogies;
+  settings.similarity = similarity;
   if (name == "evaluate") {
     if (analogies.empty() && similarity.empty()) {
       throw ConfigError("lmforge embed evaluate",
@@ -349,6 +431,28 @@ int embed_command(const Args& args) {
     read_corpus(texts.corpus, "--corpus");
   }
 
+  const std::string vectors_format = option_or<std::string>(values, "vectors-format", "");
+  if (!vectors_format.empty()) {
+    const std::vector<std::string> formats{"word2vec", "word2vec-binary", "glove"};
+    if (std::find(formats.begin(), formats.end(), vectors_format) == formats.end()) {
+      throw ConfigError("--vectors-format", "unknown format '" + vectors_format + "'" +
+                                                did_you_mean(vectors_format, formats) +
+                                                "; formats: " + join_names(formats));
+    }
+    if (over_texts) {
+      throw ConfigError("--vectors-format",
+                        "a vectors file has words only; search and --corpus need a run directory");
+    }
+    require_readable_file(run, "RUN", "lmforge embed --vectors-format " + vectors_format);
+    configure_runtime(0);
+    WordVectors file_vectors = vectors_format == "glove"
+                                   ? WordVectors::load_glove(run)
+                                   : WordVectors::load_word2vec(run, vectors_format != "word2vec");
+    // Words are looked up as written: a file carries no tokenizer to normalise them.
+    return run_word_command(
+        name, file_vectors, [](const std::string& w) { return w; }, settings);
+  }
+
   load_plugins(parsed);
   configure_runtime(0);
   LoadedStage stage = load_stage(run);
@@ -374,47 +478,10 @@ int embed_command(const Args& args) {
       return table->word_vector(vocabulary, word);
     });
   }
-  auto word = [&](std::size_t i) { return vocabulary_form(*stage.tokenizer, words[i]); };
-
-  if (name == "nearest") {
-    const std::int64_t k = positive(values, "k", 10);
-    std::cout << "nearest to '" << word(0) << "' ("
-              << (metric == "l2" ? "L2 distance" : "cosine similarity") << "):\n";
-    print_neighbours(vectors.nearest(word(0), k, metric), metric == "l2");
-  } else if (name == "analogy") {
-    const std::int64_t k = positive(values, "k", 5);
-    std::cout << "'" << word(0) << "' is to '" << word(1) << "' as '" << word(2)
-              << "' is to (cosine similarity):\n";
-    print_neighbours(vectors.analogy(word(0), word(1), word(2), k), false);
-  } else if (name == "similarity") {
-    std::cout << "cosine similarity of '" << word(0) << "' and '" << word(1)
-              << "': " << format_score(vectors.similarity(word(0), word(1))) << "\n";
-  } else if (name == "cluster") {
-    return run_cluster(vectors, positive(values, "k", 0), limit, seed,
-                       positive(values, "show", 10));
-  } else if (name == "outliers") {
-    const std::int64_t k = positive(values, "k", 10);
-    const std::int64_t count = positive(values, "count", 20);
-    const std::int64_t words_total = vocabulary.size() - Vocabulary::kEos - 1;
-    auto outliers = vectors.outliers(k, limit, count, seed);
-    std::cout << outliers.size() << " words farthest from their centre among " << k
-              << " k-means clusters of " << describe_subset(limit, words_total)
-              << " (cosine similarity to the centre, seed " << seed << "):\n";
-    print_neighbours(outliers, false);
-  } else if (name == "export") {
-    const bool binary = format == "word2vec-binary";
-    const std::int64_t written = vectors.save_word2vec(output, binary);
-    const std::int64_t left_out = vocabulary.size() - Vocabulary::kEos - 1 - written;
-    std::cout << "wrote " << written << " vectors of dimension " << vectors.vectors().size(1)
-              << " to " << output << " (" << (binary ? "word2vec binary" : "word2vec text")
-              << ")\n";
-    if (left_out > 0) {
-      std::cout << "left out " << left_out
-                << " token(s) containing a space or a newline, which the format cannot hold\n";
-    }
-  } else if (name == "evaluate") {
-    return run_evaluate(vectors, analogies, similarity, restrict_vocab);
-  }
+  const Tokenizer& tokenizer = *stage.tokenizer;
+  return run_word_command(
+      name, vectors, [&tokenizer](const std::string& w) { return vocabulary_form(tokenizer, w); },
+      settings);
   return 0;
 }
 

@@ -711,6 +711,37 @@ stages:
   CHECK(output.find("1 of 2 questions skipped") != std::string::npos);
   CHECK(output.find("on 3 of 3 pairs (coverage 100.00%)") != std::string::npos);
 
+  // The exported file itself, and the same vectors as a GloVe file (no header), explored and
+  // evaluated without the run: the same neighbours and scores as the run gives.
+  std::tie(status, output) = run_command(
+      cli + " embed " + exported + " nearest 서울 -k 3 --vectors-format word2vec-binary 2>&1");
+  CHECK(status == 0);
+  auto [run_status, run_output] = run_command(embed + "nearest 서울 -k 3 2>&1");
+  CHECK(run_status == 0);
+  CHECK(output == run_output);
+  std::string glove_text;
+  for (std::int64_t id = lmforge::embed::kFirstWord; id < loaded.vocabulary().size(); ++id) {
+    glove_text += loaded.vocabulary().token(id);
+    auto row = loaded.vectors()[id];
+    for (std::int64_t j = 0; j < row.size(0); ++j) {
+      glove_text += " " + std::to_string(row[j].item<float>());
+    }
+    glove_text += "\n";
+  }
+  const std::string glove_file = dir.file("tiny.glove.txt", glove_text);
+  std::tie(status, output) = run_command(cli + " embed " + glove_file + " evaluate --analogies " +
+                                         questions + " --vectors-format glove 2>&1");
+  CHECK(status == 0);
+  CHECK(output.find("1 of 2 questions skipped") != std::string::npos);
+  std::tie(status, output) = run_command(cli + " embed " + glove_file + " search --corpus " +
+                                         pairs + " --query king --vectors-format glove 2>&1");
+  CHECK(status == 2);
+  CHECK(output.find("search and --corpus need a run directory") != std::string::npos);
+  std::tie(status, output) =
+      run_command(cli + " embed " + glove_file + " nearest king --vectors-format glvoe 2>&1");
+  CHECK(status == 2);
+  CHECK(output.find("unknown format 'glvoe' (did you mean 'glove'?)") != std::string::npos);
+
   // Mistakes: exit code 2 and one line naming the problem. (Each call costs a process start, so
   // similarity, outliers and the library's own errors are left to the tests above.)
   std::tie(status, output) = run_command(embed + "nearst king 2>&1");

@@ -65,12 +65,14 @@ accuracy() {
 run_reference() {  # seed -> "total_s count_s train_s peak_mib analogy cpu_s"
   local seed=$1 log=$out/ref.log
   : >"$log"
-  timed "$log" sh -c "'$reference/vocab_count' -min-count 5 -verbose 0 <'$corpus' >'$out/vocab.txt'"
-  timed "$log" sh -c "'$reference/cooccur' -memory 1.0 -vocab-file '$out/vocab.txt' -verbose 0 -window-size 10 -symmetric 1 -distance-weighting 1 -overflow-file '$out/overflow' <'$corpus' >'$out/cooc.bin'"
-  timed "$log" sh -c "'$reference/shuffle' -memory 1.0 -verbose 0 -seed $seed -temp-file '$out/temp_shuffle' <'$out/cooc.bin' >'$out/cooc.shuf.bin'"
+  # The reference prints its progress on stderr whatever -verbose says: kept in ref.err.
+  timed "$log" sh -c "'$reference/vocab_count' -min-count 5 -verbose 0 <'$corpus' >'$out/vocab.txt' 2>>'$out/ref.err'"
+  timed "$log" sh -c "'$reference/cooccur' -memory 1.0 -vocab-file '$out/vocab.txt' -verbose 0 -window-size 10 -symmetric 1 -distance-weighting 1 -overflow-file '$out/overflow' <'$corpus' >'$out/cooc.bin' 2>>'$out/ref.err'"
+  timed "$log" sh -c "'$reference/shuffle' -memory 1.0 -verbose 0 -seed $seed -temp-file '$out/temp_shuffle' <'$out/cooc.bin' >'$out/cooc.shuf.bin' 2>>'$out/ref.err'"
   timed "$log" "$reference/glove" -save-file "$out/ref_vectors" -threads $threads \
     -input-file "$out/cooc.shuf.bin" -x-max 10 -alpha 0.75 -eta 0.05 -iter "$iterations" \
-    -vector-size 100 -binary 0 -model 2 -vocab-file "$out/vocab.txt" -verbose 0 -seed "$seed" >/dev/null
+    -vector-size 100 -binary 0 -model 2 -vocab-file "$out/vocab.txt" -verbose 0 -seed "$seed" \
+    >/dev/null 2>>"$out/ref.err"
   rm -f "$out/cooc.bin" "$out/cooc.shuf.bin"
   awk -v acc="$(accuracy "$out/ref_vectors.txt" glove)" '
     { total += $1; cpu += $3; if (NR > 1 && NR < 4) count += $1; if (NR == 4) train = $1; if ($2 > peak) peak = $2 }
@@ -87,7 +89,8 @@ run_lmforge() {  # seed -> the same fields
   "$lmforge" embed "$stage" export --output "$out/lm_vectors.txt" >/dev/null
   local count train
   count=$(grep -o 'words in [0-9.]* s' "$out/lm.out" | grep -o '[0-9.]*' | head -1)
-  train=$(grep '"train_end"' "$stage/metrics.jsonl" | tail -1 | grep -o '"train_seconds":[0-9.e+-]*' | cut -d: -f2)
+  # metrics.jsonl writes `"key": value` (a space after the colon).
+  train=$(grep '"train_end"' "$stage/metrics.jsonl" | tail -1 | grep -o '"train_seconds": *[0-9.e+-]*' | cut -d: -f2 | tr -d ' ')
   awk -v acc="$(accuracy "$out/lm_vectors.txt" word2vec)" -v count="$count" -v train="$train" \
     '{ printf "%.1f %.1f %.1f %.0f %s %.1f\n", $1, count, train, $2 / 1024, acc, $3 }' "$log"
   rm -rf "$out/lm"

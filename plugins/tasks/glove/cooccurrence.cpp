@@ -65,7 +65,7 @@ CooccurrenceCounter::CooccurrenceCounter(std::int64_t vocab_size, std::int64_t f
     row_start_[static_cast<std::size_t>(a + 1)] =
         row_start_[static_cast<std::size_t>(a)] + std::min(words_, max_product_ / a);
   }
-  dense_.assign(static_cast<std::size_t>(row_start_[static_cast<std::size_t>(rows + 1)]), 0.0);
+  dense_ = ZeroedTable(static_cast<std::size_t>(row_start_[static_cast<std::size_t>(rows + 1)]));
   // The buffer takes the rest; at least a window's worth so one position never spills twice.
   const std::int64_t left = options_.memory_bytes - static_cast<std::int64_t>(dense_.size() * 8);
   buffer_capacity_ = std::max<std::size_t>(static_cast<std::size_t>(4 * options_.window + 4),
@@ -246,7 +246,7 @@ CooccurrenceStats CooccurrenceCounter::finish(const std::string& path) {
   for (const auto& run : runs_) fs::remove(run, ec);
   runs_.clear();
   buffer_.clear();
-  std::fill(dense_.begin(), dense_.end(), 0.0);
+  dense_.clear();
   tokens_ = 0;
   return stats;
 }
@@ -297,8 +297,10 @@ std::int64_t shuffle_records(const std::string& input, const std::string& output
                              std::int64_t memory_bytes, std::uint64_t seed,
                              const std::string& temp_dir) {
   const std::int64_t total = count_records(input);
-  const std::size_t chunk =
-      std::max<std::size_t>(1024, static_cast<std::size_t>(memory_bytes) / sizeof(Cooccurrence));
+  // Never more than the records: resize() writes every element it makes.
+  const std::size_t chunk = std::min<std::size_t>(
+      static_cast<std::size_t>(std::max<std::int64_t>(total, 1)),
+      std::max<std::size_t>(1024, static_cast<std::size_t>(memory_bytes) / sizeof(Cooccurrence)));
   ShuffleRng rng{seed};
   std::vector<Cooccurrence> buffer;
   const std::string temporary = output + ".tmp";

@@ -18,6 +18,8 @@
 #include <string>
 #include <vector>
 
+#include "zeroed_table.h"
+
 namespace lmforge::glove {
 
 /// One record of a co-occurrence file: 12 bytes, native byte order, no header.
@@ -79,7 +81,7 @@ class CooccurrenceCounter {
   CooccurrenceOptions options_;
   std::int64_t max_product_ = 0;
   std::vector<std::int64_t> row_start_;  // dense offset of rank a's row, a = 1..rows
-  std::vector<double> dense_;
+  ZeroedTable dense_;                    // pages resident only where a pair was counted
   std::vector<Pending> buffer_;
   std::size_t buffer_capacity_ = 0;
   std::vector<std::string> runs_;

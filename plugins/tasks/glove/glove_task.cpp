@@ -185,26 +185,30 @@ void GloveTask::count_cooccurrences(const Tokenizer& tokenizer) {
   counting.distance_weighting = options_.distance_weighting;
   counting.memory_bytes = memory;
   counting.temp_dir = (dir / "tmp").string();
-  CooccurrenceCounter counter(vocabulary_.size(), kFirstWord, counting);
-  std::vector<std::int32_t> sentence;
-  const bool paragraphs = options_.sentences == "paragraph";
-  auto flush = [&] {
-    if (sentence.size() >= 2) counter.add_sentence(sentence.data(), sentence.size());
-    sentence.clear();
-  };
-  for_each_line(files_, [&](const std::string& line) {
-    const std::vector<std::string> tokens = tokenizer.split(line);
-    if (tokens.empty()) return flush();
-    for (const std::string& token : tokens) {
-      const std::int64_t id = vocabulary_.id(token);
-      // Words outside the vocabulary are dropped, so the window spans known words only.
-      if (id >= kFirstWord) sentence.push_back(static_cast<std::int32_t>(id));
-    }
-    if (!paragraphs) flush();
-  });
-  flush();
   const std::string sorted = (dir / "cooccurrence.bin").string();
-  stats_ = counter.finish(sorted);
+  {
+    // The counter's table and buffer are released before shuffling, which has the memory
+    // cap to itself.
+    CooccurrenceCounter counter(vocabulary_.size(), kFirstWord, counting);
+    std::vector<std::int32_t> sentence;
+    const bool paragraphs = options_.sentences == "paragraph";
+    auto flush = [&] {
+      if (sentence.size() >= 2) counter.add_sentence(sentence.data(), sentence.size());
+      sentence.clear();
+    };
+    for_each_line(files_, [&](const std::string& line) {
+      const std::vector<std::string> tokens = tokenizer.split(line);
+      if (tokens.empty()) return flush();
+      for (const std::string& token : tokens) {
+        const std::int64_t id = vocabulary_.id(token);
+        // Words outside the vocabulary are dropped, so the window spans known words only.
+        if (id >= kFirstWord) sentence.push_back(static_cast<std::int32_t>(id));
+      }
+      if (!paragraphs) flush();
+    });
+    flush();
+    stats_ = counter.finish(sorted);
+  }
   if (stats_.records == 0) {
     throw DataError(context_.place, "train: no two vocabulary words of '" + options_.train +
                                         "' share a window; give more text or lower min_count");
