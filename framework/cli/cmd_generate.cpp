@@ -1,4 +1,5 @@
-// `lmforge generate RUN --prompt TEXT`: sample from a trained language model.
+// `lmforge generate RUN --prompt TEXT [--num-samples N]`: sample from a trained language model;
+// N continuations decode together as one batch and print one after another.
 #include <iostream>
 
 #include "cli.h"
@@ -20,7 +21,12 @@ int generate_command(const Args& args) {
       "top-k", po::value<std::int64_t>()->default_value(0),
       "sample among the k most likely (0 = all)")("top-p", po::value<double>()->default_value(1.0),
                                                   "nucleus sampling mass")(
-      "seed", po::value<std::uint64_t>()->default_value(1), "sampling seed")(
+      "seed", po::value<std::uint64_t>()->default_value(1),
+      "sampling seed (sample i of --num-samples draws with seed + i - 1)")(
+      "num-samples", po::value<std::int64_t>()->default_value(1),
+      "continuations of the prompt, decoded together as one batch (one forward per new token "
+      "for all of them) and printed one after another under a '--- sample i of N ---' line")(
+      "stop-at-eos", "end each continuation at its first end of line (a batch ends when all have)")(
       "one-line", "show each end of line as ⏎ instead of breaking the line");
   add_plugin_path_option(options);
   Parsed parsed = parse_command("generate", args, options);
@@ -39,6 +45,9 @@ int generate_command(const Args& args) {
   sampling.top_p = parsed.values["top-p"].as<double>();
   sampling.seed = parsed.values["seed"].as<std::uint64_t>();
   sampling.line_break = parsed.values.count("one-line") ? " ⏎ " : "\n";
+  sampling.stop_at_eos = parsed.values.count("stop-at-eos") > 0;
+  const std::int64_t samples = parsed.values["num-samples"].as<std::int64_t>();
+  if (samples < 1) throw ConfigError("--num-samples", "must be 1 or more");
   if (sampling.max_tokens <= 0) throw ConfigError("--max-tokens", "must be greater than 0");
   if (sampling.temperature < 0) throw ConfigError("--temperature", "must be 0 or greater");
   if (sampling.top_k < 0) throw ConfigError("--top-k", "must be 0 or greater");
@@ -50,8 +59,13 @@ int generate_command(const Args& args) {
   LoadedStage stage = load_stage(parsed.positional[0], stage_task_trains_next_token,
                                  "whose task trains a next-token model");
   std::string prompt = parsed.values["prompt"].as<std::string>();
-  std::cout << prompt << (prompt.empty() ? "" : " ")
-            << generate_text(*stage.model, *stage.tokenizer, prompt, sampling, torch::kCPU) << "\n";
+  auto texts =
+      generate_texts(*stage.model, *stage.tokenizer, prompt, samples, sampling, torch::kCPU);
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    // One sample prints as before; several each get a header line, so they cannot run together.
+    if (samples > 1) std::cout << "--- sample " << i + 1 << " of " << samples << " ---\n";
+    std::cout << prompt << (prompt.empty() ? "" : " ") << texts[i] << "\n";
+  }
   return 0;
 }
 

@@ -274,6 +274,17 @@ TEST_CASE(
   }
 }
 
+TEST_CASE("cli: generate refuses --num-samples below 1 in one line", "[cli][e2e]") {
+  TempDir dir;
+  for (const char* samples : {"0", "-3"}) {
+    auto r = run_cli({"generate", dir.str("nowhere"), "--num-samples", samples},
+                     dir.str(std::string("samples") + samples));
+    CHECK(r.code != 0);
+    REQUIRE(lines_of(r.err).size() == 1);
+    CHECK_THAT(r.err, Catch::Contains("--num-samples"));
+  }
+}
+
 TEST_CASE("cli: plugins lists the lstm backbone and the lm head from their own files",
           "[cli][e2e]") {
   TempDir dir;
@@ -413,6 +424,16 @@ TEST_CASE("cli: the quickstart recipe learns, fine-tunes and generates", "[cli][
   std::set<std::string> different{first};
   for (const char* seed : {"2", "3"}) different.insert(sample(seed, "gen_other"));
   CHECK(different.size() > 1);  // the seed matters
+  // --num-samples: several continuations decoded as one batch, each under its own header; greedy
+  // rows are the single greedy sample, sampled row i is the sample of seed + i - 1.
+  auto batch = run_cli({"generate", stage, "--prompt", "the movie", "--max-tokens", "5", "--seed",
+                        "1", "--num-samples", "3"},
+                       dir.str("gen_batch"));
+  INFO(batch.err);
+  REQUIRE(batch.code == 0);
+  CHECK(batch.out == "--- sample 1 of 3 ---\n" + first + "--- sample 2 of 3 ---\n" +
+                         sample("2", "gen_seed2") + "--- sample 3 of 3 ---\n" +
+                         sample("3", "gen_seed3"));
   // A run directory (not a stage) picks its last stage with a checkpoint; a bad one is one line.
   auto bad = run_cli({"generate", dir.str("nowhere"), "--prompt", "x"}, dir.str("gen_bad"));
   CHECK(bad.code != 0);
