@@ -13,6 +13,7 @@
 #include "cli_options.h"
 #include "cmd_embed_texts.h"
 #include "config/suggest.h"
+#include "embed/vector_formats.h"
 #include "lmforge/embeddings.h"
 #include "lmforge/error.h"
 #include "lmforge/text_file.h"
@@ -433,7 +434,7 @@ int embed_command(const Args& args) {
 
   const std::string vectors_format = option_or<std::string>(values, "vectors-format", "");
   if (!vectors_format.empty()) {
-    const std::vector<std::string> formats{"word2vec", "word2vec-binary", "glove"};
+    const std::vector<std::string>& formats = embed::vector_file_formats();
     if (std::find(formats.begin(), formats.end(), vectors_format) == formats.end()) {
       throw ConfigError("--vectors-format", "unknown format '" + vectors_format + "'" +
                                                 did_you_mean(vectors_format, formats) +
@@ -445,9 +446,7 @@ int embed_command(const Args& args) {
     }
     require_readable_file(run, "RUN", "lmforge embed --vectors-format " + vectors_format);
     configure_runtime(0);
-    WordVectors file_vectors = vectors_format == "glove"
-                                   ? WordVectors::load_glove(run)
-                                   : WordVectors::load_word2vec(run, vectors_format != "word2vec");
+    WordVectors file_vectors = embed::load_vector_file(run, vectors_format);
     // Words are looked up as written: a file carries no tokenizer to normalise them.
     return run_word_command(
         name, file_vectors, [](const std::string& w) { return w; }, settings);

@@ -6,6 +6,7 @@
 #include <unordered_map>
 
 #include "embed/embed_internal.h"
+#include "embed/vector_formats.h"
 #include "lmforge/error.h"
 #include "lmforge/word_vector_table.h"
 #include "train/stage_artifacts.h"
@@ -34,8 +35,7 @@ WordVectors read_init_vectors(const InitSpec& init, const std::string& place) {
     throw ConfigError(place + " init.vectors",
                       "'" + path + "' is neither a vectors file nor a run directory");
   }
-  if (init.format == "glove") return WordVectors::load_glove(path);
-  return WordVectors::load_word2vec(path, init.format == "word2vec-binary");
+  return embed::load_vector_file(path, init.format);
 }
 
 VectorCoverage fill_input_embedding(Backbone& backbone, const Vocabulary& vocabulary,

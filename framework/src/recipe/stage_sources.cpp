@@ -5,6 +5,7 @@
 
 #include "config/suggest.h"
 #include "config/yaml_options.h"
+#include "embed/vector_formats.h"
 #include "interop/model_import.h"
 #include "lmforge/error.h"
 #include "lmforge/metric.h"
@@ -62,7 +63,7 @@ std::string init_source_dir(const RecipeSpec& recipe, std::size_t stage_index) {
 void check_init_parts(const StageSpec& stage) {
   const InitSpec& init = stage.init;
   if (init.has_vectors()) {
-    static const std::vector<std::string> vector_formats{"word2vec", "word2vec-binary", "glove"};
+    const std::vector<std::string>& vector_formats = embed::vector_file_formats();
     if (!init.format.empty() && std::find(vector_formats.begin(), vector_formats.end(),
                                           init.format) == vector_formats.end()) {
       throw ConfigError(stage.place + " init.format",
