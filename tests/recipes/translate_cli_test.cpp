@@ -1,7 +1,8 @@
 // `lmforge run` on a seq2seq recipe and `lmforge translate`, end to end on generated toy data
 // (copy short symbol sequences), and the bad inputs of the issue: parallel files of different
 // lengths, an empty line pair, a sentence over max_length, translate on a run that does not
-// translate, a beam of 0 — each one line and exit 2.
+// translate, a beam of 0 — each one line and exit 2; pairs read from one tab-separated file with
+// held-out fractions and printed samples, and its bad inputs.
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <random>
@@ -142,4 +143,65 @@ TEST_CASE("translate: bad parallel data is one line each, exit 2", "[cli][e2e]")
   INFO(r.err);
   CHECK(r.code == 0);
   CHECK_THAT(r.err, Catch::Contains("1 of 3 train pairs were longer than max_length 12"));
+}
+
+TEST_CASE("translate: pairs from one tab-separated file train, hold out, print samples",
+          "[cli][e2e]") {
+  TempDir dir;
+  // A header, Korean text, and a third column the task ignores (ko-chatbot's layout).
+  std::string tsv = "Q\tA\tlabel\n";
+  const std::vector<std::string> words = {"가", "나", "다", "라", "마", "바"};
+  std::mt19937 rng(5);
+  for (int i = 0; i < 60; ++i) {
+    std::string line;
+    for (int j = 0; j < 3; ++j) line += (j ? " " : "") + words[rng() % words.size()];
+    tsv += line + "\t" + line + "\t" + std::to_string(i % 3) + "\n";
+  }
+  const std::string pairs = dir.file("chat.tsv", tsv);
+  auto pairs_recipe = [&](const std::string& name, const std::string& task) {
+    return dir.file(name + ".yaml",
+                    "name: " + name +
+                        "\nseed: 3\nthreads: 1\nstages:\n  - name: s\n"
+                        "    task: {type: seq2seq, " +
+                        task +
+                        ", max_length: 12}\n"
+                        "    tokenizer: {type: word, split: whitespace}\n"
+                        "    backbone: {type: encoder_decoder, layers: 1, heads: 2, width: 16, "
+                        "ff_width: 32, max_positions: 16}\n"
+                        "    head: {type: lm, tie_weights: true}\n"
+                        "    train: {epochs: 1, batch_size: 16}\n");
+  };
+  auto r = run_cli({"run",
+                    pairs_recipe("chat", "pairs: " + pairs +
+                                             ", columns: [Q, A], valid_fraction: 0.1, "
+                                             "test_fraction: 0.1, samples: 2"),
+                    "--out", dir.str("out")},
+                   dir.str("chat"));
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  CHECK_THAT(r.out, Catch::Contains("seq2seq: train 48 sentence pairs") &&
+                        Catch::Contains("seq2seq: valid 6 sentence pairs") &&
+                        Catch::Contains("s: valid sample 2/2  reference: ") &&
+                        Catch::Contains("s: test sample 1/2  source:    "));
+  auto t =
+      run_cli({"translate", dir.str("out") + "/chat", "--text", "가 나 다"}, dir.str("translate"));
+  INFO(t.err);
+  CHECK(t.code == 0);
+  CHECK(lines_of(t.out).size() == 1);
+
+  auto refused = [&](const std::string& name, const std::string& task,
+                     const std::vector<std::string>& expected) {
+    auto bad = run_cli({"run", pairs_recipe(name, task), "--out", dir.str("out")}, dir.str(name));
+    INFO(name << " stderr: " << bad.err);
+    CHECK(bad.code == 2);
+    auto lines = lines_of(bad.err);
+    REQUIRE(lines.size() == 1);
+    for (const auto& part : expected) CHECK_THAT(lines[0], Catch::Contains(part));
+  };
+  refused("no_column", "pairs: " + pairs + ", columns: [Q, Answer]",
+          {pairs + ":1", "'Answer'", "Q, A, label"});
+  refused("both", "pairs: " + pairs + ", source: " + pairs + ", target: " + pairs,
+          {"both.yaml:", "not both"});
+  refused("fractions", "pairs: " + pairs + ", valid_fraction: 0.6, test_fraction: 0.4",
+          {"fractions.yaml:", "below 1"});
 }

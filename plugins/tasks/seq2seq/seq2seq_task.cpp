@@ -14,6 +14,8 @@
 #include "lmforge/data_shard.h"
 #include "lmforge/error.h"
 #include "lmforge/text_file.h"
+#include "lmforge/text_util.h"
+#include "pair_file.h"
 #include "search.h"
 
 namespace lmforge {
@@ -60,13 +62,47 @@ std::pair<torch::Tensor, torch::Tensor> pad(
   return {tokens, tokens.ne(Vocabulary::kPad)};
 }
 
+/// `value` as a recipe would spell it (0.05, not 0.050000).
+std::string number(double value) {
+  std::ostringstream out;
+  out << value;
+  return out.str();
+}
+
+/// `wanted` row indices spread evenly over `count` rows (all of them when there are fewer).
+std::vector<std::size_t> spread(std::size_t count, std::size_t wanted) {
+  std::vector<std::size_t> rows;
+  const std::size_t n = std::min(count, wanted);
+  for (std::size_t i = 0; i < n; ++i) rows.push_back(i * count / n);
+  return rows;
+}
+
 }  // namespace
 
 void Seq2SeqOptions::visit(OptionVisitor& v) {
-  v.field("source", source, "training source text, one sentence per line").required();
+  v.field("source", source, "training source text, one sentence per line (or give pairs)");
   v.field("target", target,
-          "training target text, line-aligned with source (line i translates line i)")
-      .required();
+          "training target text, line-aligned with source (line i translates line i)");
+  v.field("pairs", pairs,
+          "instead of source and target: one tab-separated file holding both sides of each pair "
+          "in two of its columns (e.g. ko-chatbot's Q<TAB>A<TAB>label)");
+  v.field("columns", columns,
+          "the source and target columns of pairs: two header names (the first line is then "
+          "the header) or two 0-based indices (the first line is then data unless header)");
+  v.field("header", header, "pairs with indices as columns: the first line is a header");
+  v.field("valid_fraction", valid_fraction,
+          "instead of valid files: hold out this fraction of the training pairs for validation, "
+          "chosen by a shuffle seeded with the recipe seed; in [0, 1), and valid_fraction + "
+          "test_fraction below 1 (0 = none)")
+      .range(0, 1);
+  v.field("test_fraction", test_fraction,
+          "instead of test files: hold out this fraction of the training pairs for the test, "
+          "chosen with valid_fraction's shuffle and disjoint from it (0 = none)")
+      .range(0, 1);
+  v.field("samples", samples,
+          "print this many validation and test sentences (spread over the split) with the "
+          "model's translation and the reference at the end of the stage (0 = none)")
+      .non_negative();
   v.field("valid_source", valid_source, "validation source text (evaluated each epoch)");
   v.field("valid_target", valid_target, "validation target text, line-aligned");
   v.field("test_source", test_source, "test source text (evaluated at the end)");
@@ -104,60 +140,128 @@ void Seq2SeqOptions::visit(OptionVisitor& v) {
       .positive();
 }
 
-Seq2SeqTask::Seq2SeqTask(const Options& options, const TaskContext& context)
-    : options_(options), context_(context) {}
+void Seq2SeqOptions::check(const std::string& place) const {
+  if (!pairs.empty() && (!source.empty() || !target.empty())) {
+    throw ConfigError(place,
+                      "give either pairs (one tab-separated file) or source and target (two "
+                      "line-aligned files), not both");
+  }
+  if (pairs.empty() && (source.empty() || target.empty())) {
+    throw ConfigError(place,
+                      "give source and target (two line-aligned files) or pairs (one "
+                      "tab-separated file with columns)");
+  }
+  for (const auto& [name, fraction] :
+       {std::pair<const char*, double>{"valid_fraction", valid_fraction},
+        {"test_fraction", test_fraction}}) {
+    if (!(fraction >= 0 && fraction < 1)) {
+      throw ConfigError(place, std::string(name) + " must be in [0, 1), got " + number(fraction));
+    }
+  }
+  if (valid_fraction + test_fraction >= 1) {
+    throw ConfigError(place,
+                      "valid_fraction + test_fraction must be below 1 (training keeps the "
+                      "rest), got " +
+                          number(valid_fraction + test_fraction));
+  }
+  if (valid_fraction > 0 && (!valid_source.empty() || !valid_target.empty())) {
+    throw ConfigError(place, "give either valid_fraction or valid_source/valid_target, not both");
+  }
+  if (test_fraction > 0 && (!test_source.empty() || !test_target.empty())) {
+    throw ConfigError(place, "give either test_fraction or test_source/test_target, not both");
+  }
+}
 
-Seq2SeqTask::Split Seq2SeqTask::read_split(Tokenizer& tokenizer, const std::string& source,
-                                           const std::string& target, const std::string& name,
-                                           bool count_into_vocabulary) const {
+Seq2SeqTask::Seq2SeqTask(const Options& options, const TaskContext& context)
+    : options_(options), context_(context) {
+  options_.check(context_.place);
+}
+
+Seq2SeqTask::Texts Seq2SeqTask::Texts::pick(const std::vector<std::int64_t>& rows) const {
+  Texts part;
+  part.source_path = source_path;
+  part.target_path = target_path;
+  part.one_file = one_file;
+  for (auto row : rows) {
+    part.sources.push_back(sources[row]);
+    part.targets.push_back(targets[row]);
+    part.lines.push_back(lines[row]);
+  }
+  return part;
+}
+
+Seq2SeqTask::Texts Seq2SeqTask::read_parallel(const std::string& source, const std::string& target,
+                                              const std::string& name) const {
   const std::string source_option = name == "train" ? "source" : name + "_source";
   const std::string target_option = name == "train" ? "target" : name + "_target";
   if (source.empty() != target.empty()) {
     throw ConfigError(context_.place,
                       "give both " + source_option + " and " + target_option + ", or neither");
   }
-  auto sources = read_lines(source, options_.encoding, source_option, context_.place);
-  auto targets = read_lines(target, options_.encoding, target_option, context_.place);
-  if (sources.size() != targets.size()) {
+  Texts texts;
+  texts.sources = read_lines(source, options_.encoding, source_option, context_.place);
+  texts.targets = read_lines(target, options_.encoding, target_option, context_.place);
+  if (texts.sources.size() != texts.targets.size()) {
     throw DataError(context_.place, "parallel files differ in length: " + source_option + " '" +
-                                        source + "' has " + std::to_string(sources.size()) +
+                                        source + "' has " + std::to_string(texts.sources.size()) +
                                         " lines but " + target_option + " '" + target + "' has " +
-                                        std::to_string(targets.size()));
+                                        std::to_string(texts.targets.size()));
   }
-  if (sources.empty()) {
+  if (texts.sources.empty()) {
     throw DataError(context_.place, source_option + " '" + source + "' is empty");
   }
-  if (count_into_vocabulary) {
-    for (std::size_t i = 0; i < sources.size(); ++i) {
-      tokenizer.count(sources[i]);
-      tokenizer.count(targets[i]);
-    }
-    tokenizer.build_vocabulary();
+  texts.lines.resize(texts.sources.size());
+  std::iota(texts.lines.begin(), texts.lines.end(), 1);
+  texts.source_path = source;
+  texts.target_path = target;
+  return texts;
+}
+
+Seq2SeqTask::Texts Seq2SeqTask::read_pairs() const {
+  seq2seq::PairRows rows =
+      seq2seq::read_pair_file(options_.pairs, options_.encoding,
+                              {options_.columns, options_.header}, "pairs", context_.place);
+  if (rows.sources.empty()) {
+    throw DataError(context_.place, "pairs '" + options_.pairs + "' holds no pairs");
   }
+  Texts texts;
+  texts.sources = std::move(rows.sources);
+  texts.targets = std::move(rows.targets);
+  texts.lines = std::move(rows.lines);
+  texts.source_path = texts.target_path = options_.pairs;
+  texts.one_file = true;
+  return texts;
+}
+
+Seq2SeqTask::Split Seq2SeqTask::encode_split(const Tokenizer& tokenizer, Texts texts,
+                                             const std::string& name) const {
   Split split;
   std::int64_t truncated = 0;
-  for (std::size_t i = 0; i < sources.size(); ++i) {
+  for (std::size_t i = 0; i < texts.sources.size(); ++i) {
     Pair pair;
-    pair.ids = tokenizer.encode(sources[i]);
-    auto target_ids = tokenizer.encode(targets[i]);
+    pair.ids = tokenizer.encode(texts.sources[i]);
+    auto target_ids = tokenizer.encode(texts.targets[i]);
     if (pair.ids.empty() || target_ids.empty()) {
       const bool source_empty = pair.ids.empty();
-      throw DataError(context_.place,
-                      (source_empty ? source : target) + ":" + std::to_string(i + 1) + ": empty " +
-                          (source_empty ? "source" : "target") +
-                          " sentence in a parallel pair; remove the pair from both files");
+      throw DataError(
+          context_.place,
+          text_util::where(source_empty ? texts.source_path : texts.target_path, texts.lines[i]) +
+              ": empty " + (source_empty ? "source" : "target") +
+              " sentence in a parallel pair; remove the pair from " +
+              (texts.one_file ? "the file" : "both files"));
     }
     const auto source_tokens = static_cast<std::int64_t>(pair.ids.size()) + 1;
     const auto target_tokens = static_cast<std::int64_t>(target_ids.size()) + 2;
     if (source_tokens > options_.max_length || target_tokens > options_.max_length) {
       if (options_.too_long == "refuse") {
         const bool source_long = source_tokens > options_.max_length;
-        throw DataError(context_.place,
-                        (source_long ? source : target) + ":" + std::to_string(i + 1) + ": " +
-                            std::to_string(source_long ? source_tokens : target_tokens) +
-                            " tokens, more than max_length " + std::to_string(options_.max_length) +
-                            "; raise max_length (and the backbone's max_positions) or set "
-                            "too_long: truncate");
+        throw DataError(
+            context_.place,
+            text_util::where(source_long ? texts.source_path : texts.target_path, texts.lines[i]) +
+                ": " + std::to_string(source_long ? source_tokens : target_tokens) +
+                " tokens, more than max_length " + std::to_string(options_.max_length) +
+                "; raise max_length (and the backbone's max_positions) or set "
+                "too_long: truncate");
       }
       ++truncated;
       if (source_tokens > options_.max_length) pair.ids.resize(options_.max_length - 1);
@@ -171,12 +275,12 @@ Seq2SeqTask::Split Seq2SeqTask::read_split(Tokenizer& tokenizer, const std::stri
     split.pairs.push_back(std::move(pair));
   }
   if (truncated > 0) {
-    std::cerr << "seq2seq: warning: " << truncated << " of " << sources.size() << " " << name
+    std::cerr << "seq2seq: warning: " << truncated << " of " << texts.sources.size() << " " << name
               << " pairs were longer than max_length " << options_.max_length
               << " and were truncated\n";
   }
-  split.references = std::move(targets);
-  split.sources = std::move(sources);
+  split.references = std::move(texts.targets);
+  split.sources = std::move(texts.sources);
   std::cout << "seq2seq: " << name << " " << split.pairs.size() << " sentence pairs\n";
   return split;
 }
@@ -216,18 +320,49 @@ std::vector<std::vector<std::int64_t>> Seq2SeqTask::token_batches(const std::vec
 
 void Seq2SeqTask::prepare(Tokenizer& tokenizer, bool fit_vocabulary) {
   tokenizer_ = &tokenizer;
-  Split train = read_split(tokenizer, options_.source, options_.target, "train", fit_vocabulary);
-  vocab_size_ = tokenizer.vocabulary().size();
-  train_ = std::move(train.pairs);
-  batches_ = token_batches(train_, options_.max_tokens, context_.batch_size);
-  for (const auto& [name, source, target] :
-       {std::tuple<std::string, std::string, std::string>{"valid", options_.valid_source,
-                                                          options_.valid_target},
-        {"test", options_.test_source, options_.test_target}}) {
-    if (source.empty() && target.empty()) continue;
-    eval_[name] = read_split(tokenizer, source, target, name, false);
+  const Texts all = options_.pairs.empty()
+                        ? read_parallel(options_.source, options_.target, "train")
+                        : read_pairs();
+  const seq2seq::HeldOutSplit rows =
+      seq2seq::split_rows(static_cast<std::int64_t>(all.sources.size()), options_.valid_fraction,
+                          options_.test_fraction, context_.seed);
+  if (rows.train.empty()) {
+    throw DataError(context_.place, "valid_fraction and test_fraction leave none of the " +
+                                        std::to_string(all.sources.size()) +
+                                        " pairs for training; lower them");
   }
+  Texts train = all.pick(rows.train);
+  if (fit_vocabulary) {
+    for (std::size_t i = 0; i < train.sources.size(); ++i) {
+      tokenizer.count(train.sources[i]);
+      tokenizer.count(train.targets[i]);
+    }
+    tokenizer.build_vocabulary();
+  }
+  vocab_size_ = tokenizer.vocabulary().size();
+  train_ = encode_split(tokenizer, std::move(train), "train").pairs;
+  batches_ = token_batches(train_, options_.max_tokens, context_.batch_size);
+  add_eval_split(tokenizer, "valid", options_.valid_fraction, options_.valid_source,
+                 options_.valid_target, all, rows.valid);
+  add_eval_split(tokenizer, "test", options_.test_fraction, options_.test_source,
+                 options_.test_target, all, rows.test);
   start_epoch(0);
+}
+
+void Seq2SeqTask::add_eval_split(const Tokenizer& tokenizer, const std::string& name,
+                                 double fraction, const std::string& source,
+                                 const std::string& target, const Texts& all,
+                                 const std::vector<std::int64_t>& rows) {
+  if (fraction > 0) {
+    if (rows.empty()) {
+      throw DataError(context_.place, name + "_fraction " + number(fraction) + " of " +
+                                          std::to_string(all.sources.size()) +
+                                          " pairs holds out none; raise it");
+    }
+    eval_[name] = encode_split(tokenizer, all.pick(rows), name);
+  } else if (!source.empty() || !target.empty()) {
+    eval_[name] = encode_split(tokenizer, read_parallel(source, target, name), name);
+  }
 }
 
 void Seq2SeqTask::start_epoch(std::int64_t epoch) {
@@ -356,12 +491,25 @@ Metrics Seq2SeqTask::evaluate(Model& model, const std::string& split) {
   }
   const double loss = nats / static_cast<double>(std::max<std::int64_t>(1, tokens));
   Metrics metrics{{"loss", loss}, {"ppl", std::exp(loss)}};
+  std::vector<std::string> hypotheses;
   if (options_.bleu && tokenizer_ != nullptr) {
     // Every rank translates the whole split (BLEU is not a sum of per-sentence scores).
     std::vector<std::vector<std::int64_t>> sources;
     for (const auto& p : data.pairs) sources.push_back(p.ids);
-    auto hypotheses = decode_sentences(model, *tokenizer_, sources, eval_decode_options());
+    hypotheses = decode_sentences(model, *tokenizer_, sources, eval_decode_options());
     metrics["bleu"] = corpus_bleu(hypotheses, data.references, options_.bleu_tokenize).score;
+  }
+  if (options_.samples > 0 && tokenizer_ != nullptr) {
+    const auto rows = spread(data.pairs.size(), static_cast<std::size_t>(options_.samples));
+    std::vector<std::string> outputs;
+    if (hypotheses.empty()) {
+      std::vector<std::vector<std::int64_t>> sources;
+      for (auto row : rows) sources.push_back(data.pairs[row].ids);
+      outputs = decode_sentences(model, *tokenizer_, sources, eval_decode_options());
+    } else {
+      for (auto row : rows) outputs.push_back(hypotheses[row]);
+    }
+    samples_[split] = sample_lines(split, data, rows, outputs);
   }
   model.train();
   return metrics;
@@ -389,6 +537,20 @@ std::vector<std::string> Seq2SeqTask::translate(Model& model, const Tokenizer& t
   return decode_sentences(model, tokenizer, ids, options);
 }
 
+std::vector<std::string> Seq2SeqTask::sample_lines(const std::string& split, const Split& data,
+                                                   const std::vector<std::size_t>& rows,
+                                                   const std::vector<std::string>& outputs) const {
+  std::vector<std::string> lines;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const std::string label =
+        split + " sample " + std::to_string(i + 1) + "/" + std::to_string(rows.size());
+    lines.push_back(label + "  source:    " + data.sources[rows[i]]);
+    lines.push_back(label + "  output:    " + outputs[i]);
+    lines.push_back(label + "  reference: " + data.references[rows[i]]);
+  }
+  return lines;
+}
+
 std::vector<std::string> Seq2SeqTask::summary(const Metrics& final_metrics) const {
   std::vector<std::string> lines;
   for (const char* split : {"valid", "test"}) {
@@ -399,6 +561,11 @@ std::vector<std::string> Seq2SeqTask::summary(const Metrics& final_metrics) cons
          << (options_.eval_beam == 1 ? "greedy" : "beam " + std::to_string(options_.eval_beam))
          << ", tokenize " << options_.bleu_tokenize << ")";
     lines.push_back(line.str());
+  }
+  for (const char* split : {"valid", "test"}) {
+    auto samples = samples_.find(split);
+    if (samples == samples_.end()) continue;
+    lines.insert(lines.end(), samples->second.begin(), samples->second.end());
   }
   return lines;
 }
