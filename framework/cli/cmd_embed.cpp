@@ -228,8 +228,8 @@ struct WordCommandSettings {
   std::int64_t restrict_vocab = 30000;
 };
 
-/// nearest, analogy, similarity, cluster, outliers, export and evaluate over `vectors`; `word`
-/// maps a typed word to the vocabulary's form of it.
+/// nearest, analogy, similarity, cluster, outliers, export and evaluate over `vectors`;
+/// `word_form` maps a typed word to the vocabulary's form of it.
 int run_word_command(const std::string& name, const WordVectors& vectors,
                      const std::function<std::string(const std::string&)>& word_form,
                      const WordCommandSettings& settings) {
@@ -355,32 +355,29 @@ int embed_command(const Args& args) {
   // Everything that can be checked without the model is checked before loading it.
   WordCommandSettings settings;
   settings.words = words;
-  const std::string metric = option_or<std::string>(values, "metric", "cosine");
-  if (metric != "cosine" && metric != "l2") {
-    throw ConfigError("--metric", "unknown metric '" + metric + "'" +
-                                      did_you_mean(metric, {"cosine", "l2"}) +
+  settings.metric = option_or<std::string>(values, "metric", "cosine");
+  if (settings.metric != "cosine" && settings.metric != "l2") {
+    throw ConfigError("--metric", "unknown metric '" + settings.metric + "'" +
+                                      did_you_mean(settings.metric, {"cosine", "l2"}) +
                                       "; metrics: cosine, l2");
   }
-  const std::string format = option_or<std::string>(values, "format", "word2vec");
-  if (format != "word2vec" && format != "word2vec-binary") {
-    throw ConfigError("--format", "unknown format '" + format + "'" +
-                                      did_you_mean(format, {"word2vec", "word2vec-binary"}) +
-                                      "; formats: word2vec, word2vec-binary");
+  settings.format = option_or<std::string>(values, "format", "word2vec");
+  if (settings.format != "word2vec" && settings.format != "word2vec-binary") {
+    throw ConfigError("--format",
+                      "unknown format '" + settings.format + "'" +
+                          did_you_mean(settings.format, {"word2vec", "word2vec-binary"}) +
+                          "; formats: word2vec, word2vec-binary");
   }
-  const std::uint64_t seed = option_or<std::uint64_t>(values, "seed", 1);
-  settings.metric = metric;
-  settings.format = format;
-  settings.seed = seed;
+  settings.seed = option_or<std::uint64_t>(values, "seed", 1);
   settings.limit = non_negative(values, "limit", 2000);
   settings.restrict_vocab = non_negative(values, "restrict-vocab", 30000);
   if (values.count("k")) settings.k = positive(values, "k", 0);
   settings.show = positive(values, "show", 10);
   settings.count = positive(values, "count", 20);
-  std::string output;
   if (name == "export") {
     if (!values.count("output")) throw ConfigError("--output", "export needs an output file");
-    output = values["output"].as<std::string>();
-    const fs::path parent = fs::path(output).parent_path();
+    settings.output = values["output"].as<std::string>();
+    const fs::path parent = fs::path(settings.output).parent_path();
     std::error_code ec;
     if (!parent.empty() && !fs::is_directory(parent, ec)) {
       throw ConfigError("--output", "directory '" + parent.string() + "' does not exist");
@@ -389,20 +386,16 @@ int embed_command(const Args& args) {
   if (name == "cluster" && !values.count("k")) {
     throw ConfigError("lmforge embed cluster", "needs the number of clusters: -k N");
   }
-  settings.output = output;
-  std::string analogies = option_or<std::string>(values, "analogies", "");
-  std::vector<std::string> similarity =
-      option_or<std::vector<std::string>>(values, "similarity", {});
-  settings.analogies = analogies;
-  settings.similarity = similarity;
+  settings.analogies = option_or<std::string>(values, "analogies", "");
+  settings.similarity = option_or<std::vector<std::string>>(values, "similarity", {});
   if (name == "evaluate") {
-    if (analogies.empty() && similarity.empty()) {
+    if (settings.analogies.empty() && settings.similarity.empty()) {
       throw ConfigError("lmforge embed evaluate",
                         "give --analogies FILE and/or --similarity FILE (e.g. "
                         "questions-words.txt, wordsim353.tsv, simlex999.txt)");
     }
-    std::vector<std::string> files(similarity);
-    if (!analogies.empty()) files.push_back(analogies);
+    std::vector<std::string> files(settings.similarity);
+    if (!settings.analogies.empty()) files.push_back(settings.analogies);
     for (const auto& file : files) {
       std::error_code ec;
       if (!fs::is_regular_file(file, ec)) throw DataError(file, "file not found");
@@ -410,28 +403,6 @@ int embed_command(const Args& args) {
   }
 
   const bool over_texts = name == "search" || values.count("corpus");
-  TextCommandOptions texts;
-  if (over_texts) {
-    if (!values.count("corpus")) throw ConfigError("--corpus", "search needs --corpus FILE");
-    if (values.count("limit")) {
-      throw ConfigError("--limit", "counts words; with --corpus every line is used");
-    }
-    texts.corpus = values["corpus"].as<std::string>();
-    require_readable_file(texts.corpus, "--corpus", "lmforge embed " + name);
-    texts.query = option_or<std::string>(values, "query", "");
-    texts.queries = option_or<std::string>(values, "queries", "");
-    if (name == "search" && texts.query.empty() == texts.queries.empty()) {
-      throw ConfigError("lmforge embed search", "give --query TEXT or --queries FILE (one)");
-    }
-    if (!texts.queries.empty()) require_readable_file(texts.queries, "--queries", "lmforge embed");
-    texts.k = positive(values, "k", name == "cluster" ? 0 : 10);
-    texts.show = positive(values, "show", 10);
-    texts.count = positive(values, "count", 20);
-    texts.seed = seed;
-    // Refused before the model loads: a corpus that cannot be read costs no wait.
-    read_corpus(texts.corpus, "--corpus");
-  }
-
   const std::string vectors_format = option_or<std::string>(values, "vectors-format", "");
   if (!vectors_format.empty()) {
     const std::vector<std::string>& formats = embed::vector_file_formats();
@@ -450,6 +421,28 @@ int embed_command(const Args& args) {
     // Words are looked up as written: a file carries no tokenizer to normalise them.
     return run_word_command(
         name, file_vectors, [](const std::string& w) { return w; }, settings);
+  }
+
+  TextCommandOptions texts;
+  if (over_texts) {
+    if (!values.count("corpus")) throw ConfigError("--corpus", "search needs --corpus FILE");
+    if (values.count("limit")) {
+      throw ConfigError("--limit", "counts words; with --corpus every line is used");
+    }
+    texts.corpus = values["corpus"].as<std::string>();
+    require_readable_file(texts.corpus, "--corpus", "lmforge embed " + name);
+    texts.query = option_or<std::string>(values, "query", "");
+    texts.queries = option_or<std::string>(values, "queries", "");
+    if (name == "search" && texts.query.empty() == texts.queries.empty()) {
+      throw ConfigError("lmforge embed search", "give --query TEXT or --queries FILE (one)");
+    }
+    if (!texts.queries.empty()) require_readable_file(texts.queries, "--queries", "lmforge embed");
+    texts.k = positive(values, "k", name == "cluster" ? 0 : 10);
+    texts.show = settings.show;
+    texts.count = settings.count;
+    texts.seed = settings.seed;
+    // Refused before the model loads: a corpus that cannot be read costs no wait.
+    read_corpus(texts.corpus, "--corpus");
   }
 
   load_plugins(parsed);
@@ -481,7 +474,6 @@ int embed_command(const Args& args) {
   return run_word_command(
       name, vectors, [&tokenizer](const std::string& w) { return vocabulary_form(tokenizer, w); },
       settings);
-  return 0;
 }
 
 }  // namespace lmforge::cli

@@ -202,6 +202,10 @@ TEST_CASE("recipe: ${...} unquoted inside a flow map parses and keeps its place"
   RecipeSpec recipe = load(good, "/d", {}, "/runs");
   CHECK(task_value(recipe, 0, "train") == "/d/a.txt");
   CHECK(task_value(recipe, 0, "valid") == "/runs/flow/v.txt");
+  // The hidden form is undone right after parsing: an override's own `$<` stays as written.
+  RecipeSpec overridden = load(good, "/d", {"stages.s.task.test=x$<y>z"}, "/runs");
+  CHECK(task_value(overridden, 0, "train") == "/d/a.txt");
+  CHECK(task_value(overridden, 0, "test") == "x$<y>z");
 
   // A text that already holds `$<` is parsed exactly as written (its ${...} quoted, as plain
   // YAML needs), and `$<...>` stays literal.

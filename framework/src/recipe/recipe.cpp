@@ -174,8 +174,8 @@ std::string interpolate(const std::string& text, const std::map<std::string, std
 // yaml-cpp ends a flow map at its first `}`, so `task: {train: ${data}/train.txt}` did not parse
 // ("end of map flow not found"), though every example writes recipes that way. Before parsing,
 // each `${NAME}` on one line becomes `$<NAME>`: the same length, so every mark keeps its
-// line:col, and no flow indicator. Interpolation reads the form back. A text that already holds
-// `$<` is left as it is, so nothing a user wrote is ever rewritten.
+// line:col, and no flow indicator; reveal_tree turns it back right after parsing. A text that
+// already holds `$<` is left as it is, so nothing a user wrote is ever rewritten.
 constexpr char kHiddenOpen[] = "$<";
 constexpr char kHiddenClose = '>';
 
@@ -210,17 +210,31 @@ std::string reveal_variables(std::string text) {
   return text;
 }
 
-void interpolate_tree(YAML::Node node, const std::map<std::string, std::string>& vars,
-                      const ConfigNode& root, bool hidden) {
+/// Undoes hide_variables in every scalar of the parsed file, before command-line overrides are
+/// merged in (so an override's own text is never touched).
+void reveal_tree(YAML::Node node) {
   if (node.IsScalar()) {
-    const std::string text = hidden ? reveal_variables(node.Scalar()) : node.Scalar();
+    if (node.Scalar().find(kHiddenOpen) != std::string::npos) {
+      node = reveal_variables(node.Scalar());  // as interpolate_tree: the mark is kept
+    }
+  } else if (node.IsSequence() || node.IsMap()) {
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      reveal_tree(node.IsMap() ? it->second : *it);
+    }
+  }
+}
+
+void interpolate_tree(YAML::Node node, const std::map<std::string, std::string>& vars,
+                      const ConfigNode& root) {
+  if (node.IsScalar()) {
+    const std::string& text = node.Scalar();
     if (text.find("${") != std::string::npos) {
       // Keep the mark: assigning a string would drop it, so rebuild via the node's own scalar.
       node = interpolate(text, vars, root.place_of(node));
     }
   } else if (node.IsSequence() || node.IsMap()) {
     for (auto it = node.begin(); it != node.end(); ++it) {
-      interpolate_tree(node.IsMap() ? it->second : *it, vars, root, hidden);
+      interpolate_tree(node.IsMap() ? it->second : *it, vars, root);
     }
   }
 }
@@ -316,11 +330,11 @@ RecipeSpec load_recipe(const std::string& path, const RecipeContext& context) {
   std::error_code ec;
   if (!fs::is_regular_file(path, ec)) throw ConfigError(path, "recipe file not found");
   YAML::Node root;
-  bool hidden = false;
   try {
     std::string text = io::read_text(path);
-    hidden = hide_variables(text);
+    const bool hidden = hide_variables(text);
     root = YAML::Load(text);
+    if (hidden) reveal_tree(root);
   } catch (const YAML::ParserException& e) {
     throw ConfigError(
         path + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1),
@@ -344,7 +358,7 @@ RecipeSpec load_recipe(const std::string& path, const RecipeContext& context) {
       {"recipe_dir", fs::path(path).parent_path().string().empty()
                          ? "."
                          : fs::path(path).parent_path().string()}};
-  interpolate_tree(root, vars, top, hidden);
+  interpolate_tree(root, vars, top);
 
   // Every mistake of the recipe's own keys (top level and each stage's) is reported at once.
   ErrorCollector errors;
